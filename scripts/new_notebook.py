@@ -1,0 +1,80 @@
+"""Create a notebook with the kit's standard opening cells (title + Colab badge, bootstrap, environment).
+
+    python scripts/new_notebook.py 04_hyperparameter_studies "Hyper-parameter studies" \
+        --goal "how batch size changes accuracy" --goal "..."
+
+Authoring scripts can also import :func:`standard_cells` and append their own cells.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+REPO_URL = "https://github.com/course-kit/keras-course-kit"
+REPO_SLUG = "course-kit/keras-course-kit"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+BOOTSTRAP = f'''# Bootstrap. On Colab: fetch the kit and install `helpers` (Colab's TensorFlow is kept as it is).
+# Locally: nothing to install; just make the repository importable from notebooks/.
+import os, subprocess, sys
+from pathlib import Path
+
+if "google.colab" in sys.modules and not Path("../helpers").is_dir() and not Path("helpers").is_dir():
+    subprocess.run(["git", "clone", "--depth", "1", "{REPO_URL}.git", "/content/kit"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/kit",
+                    "tensorflow-model-optimization", "ai-edge-litert"], check=True)
+    os.chdir("/content/kit/notebooks")
+REPO_ROOT = Path.cwd().parent if Path("../helpers").is_dir() else Path.cwd()
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))'''
+
+ENVIRONMENT = '''# Environment report and run mode (KIT_MODE=quick for a fast smoke run; full is the default).
+from helpers.reporting import quiet_tensorflow
+quiet_tensorflow()  # before TensorFlow is imported: keeps its log noise out of the outputs
+
+from helpers import config, reporting
+reporting.print_environment()
+SEED = config.set_seed(42)'''
+
+
+def standard_cells(name: str, title: str, goals: list[str]) -> list:
+    """Return the three opening cells every kit notebook starts with."""
+    badge = (
+        f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+        f"(https://colab.research.google.com/github/{REPO_SLUG}/blob/main/notebooks/{name}.ipynb)"
+    )
+    goal_lines = "\n".join(f"- {g}" for g in goals)
+    intro = f"# {title}\n\n{badge}\n\n**You will learn**\n{goal_lines}"
+    return [new_markdown_cell(intro), new_code_cell(BOOTSTRAP), new_code_cell(ENVIRONMENT)]
+
+
+def notebook_from_cells(cells: list):
+    """Return a notebook with the kit's kernel metadata and the given cells."""
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    nb.metadata["language_info"] = {"name": "python"}
+    return nb
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("name", help="file name without .ipynb, e.g. 04_hyperparameter_studies")
+    parser.add_argument("title")
+    parser.add_argument("--goal", action="append", default=[], help="a learning goal (repeatable)")
+    args = parser.parse_args(argv)
+    path = REPO_ROOT / "notebooks" / f"{args.name}.ipynb"
+    if path.exists():
+        parser.error(f"{path} exists already; pick another name or delete it first")
+    nbformat.write(notebook_from_cells(standard_cells(args.name, args.title, args.goal or ["..."])), path)
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
