@@ -8,6 +8,7 @@ import math
 import os
 import platform
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -17,12 +18,36 @@ METRICS_SUBDIR = "metrics"
 FIGURES_SUBDIR = "figures"
 
 
+@contextmanager
+def silenced_stderr():
+    """Send the process's C-level stderr (file descriptor 2) to /dev/null inside the block."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real fd 2 (some embedded interpreters): nothing to silence
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def quiet_tensorflow() -> None:
     """Keep TensorFlow's C++ and Python log noise out of notebook outputs (call before importing TF)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
     import logging
     import warnings
+
+    # TF writes a few C++ lines at import and at the first device query before its log level applies.
+    with silenced_stderr():
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()
 
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     logging.getLogger("absl").setLevel(logging.ERROR)

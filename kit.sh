@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The course kit's two commands (each creates/updates the virtual environment first):
+#   ./kit.sh run [--quick] [--only 00 03 ...]   execute every notebook headless -> reports/summary.md
+#   ./kit.sh test [pytest args]                 unit tests of helpers + every notebook under nbval, quick mode
+# Environment: PYTHON (interpreter for the venv, default python3), KIT_VENV (default .venv).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+VENV="${KIT_VENV:-.venv}"
+PYTHON="${PYTHON:-python3}"
+
+setup_env() {
+  if [ ! -x "$VENV/bin/python" ]; then
+    echo "kit: creating virtual environment $VENV with $("$PYTHON" --version 2>&1)"
+    "$PYTHON" -m venv "$VENV"
+  fi
+  local stamp="$VENV/.kit-installed" want
+  want=$(cat requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1)
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    echo "kit: installing requirements.txt and helpers into $VENV"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r requirements.txt
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e .
+    echo "$want" > "$stamp"
+  fi
+  export PATH="$PWD/$VENV/bin:$PATH"   # notebook kernels start from this environment
+  export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-3}"
+}
+
+cmd="${1:-}"
+[ $# -gt 0 ] && shift
+case "$cmd" in
+  run)
+    mode=full
+    args=()
+    for a in "$@"; do
+      if [ "$a" = "--quick" ]; then mode=quick; else args+=("$a"); fi
+    done
+    setup_env
+    KIT_MODE="$mode" python scripts/run_notebooks.py --mode "$mode" "${args[@]+"${args[@]}"}"
+    ;;
+  test)
+    setup_env
+    KIT_MODE=quick python -m pytest --nbval-lax -q tests notebooks "$@"
+    ;;
+  *)
+    echo "usage: ./kit.sh run [--quick] [--only NN ...]   |   ./kit.sh test [pytest args]" >&2
+    exit 2
+    ;;
+esac
