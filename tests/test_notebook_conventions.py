@@ -49,3 +49,20 @@ def test_committed_outputs_come_from_a_clean_full_run(notebook):
     env_text = "".join(o.get("text", "") for o in nb.cells[2].outputs)
     assert re.search(r"Run mode: FULL", env_text), "the committed outputs are not from a full-mode run"
     assert "widgets" not in nb.metadata and "colab" not in nb.metadata
+
+
+def test_colab_bootstrap_never_reinstalls_tensorflow(notebook):
+    _, nb = notebook
+    bootstrap = nb.cells[1].source
+    pip_line = bootstrap[bootstrap.index('"pip", "install"'):].split("check=True")[0]
+    packages = re.findall(r'"([^"]+)"', pip_line)
+    offenders = [p for p in packages if re.match(r"(tensorflow|keras|tf-keras|tf_keras)([<>=~!]|$)", p)]
+    assert not offenders, f"the Colab bootstrap would replace Colab's TensorFlow/Keras: {offenders}"
+
+
+def test_installing_helpers_does_not_pull_tensorflow():
+    import tomllib
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())
+    deps = " ".join(pyproject["project"]["dependencies"]).lower()
+    assert not re.search(r"\b(tensorflow|keras|tf-keras)\b", deps), deps
