@@ -232,6 +232,22 @@ def tflite_ops(model: ModelSource) -> list[str]:
     return [d["op"] for d in tflite_op_details(model)]
 
 
+def weight_bytes(model: ModelSource) -> int:
+    """Return the bytes of constant data (weights, biases, constants) in the flatbuffer, without the graph description."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    data = _as_bytes(model)
+    flat = schema.Model.GetRootAsModel(data, 0)
+    metadata_buffers = {flat.Metadata(i).Buffer() for i in range(flat.MetadataLength())}
+    total = 0
+    for i in range(flat.BuffersLength()):
+        if i in metadata_buffers:
+            continue
+        buffer = flat.Buffers(i)
+        total += int(buffer.Size()) if buffer.Offset() else int(buffer.DataLength())
+    return total
+
+
 def float_ops(model: ModelSource) -> list[str]:
     """Return the names of operators that output float tensors (empty for a full-integer model)."""
     floats = {"FLOAT32", "FLOAT16", "FLOAT64"}

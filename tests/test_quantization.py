@@ -39,7 +39,11 @@ def tiny_fcn(activation="prelu", keras_module=None):
 def classifier():
     keras = keras_policy.modern_keras()
     keras.utils.set_random_seed(1)
-    return tiny_classifier()
+    model = tiny_classifier()
+    for layer in model.layers:  # non-zero biases, as after training (identical zero buffers would be shared)
+        if getattr(layer, "bias", None) is not None:
+            layer.bias.assign(RNG.normal(0, 0.05, layer.bias.shape).astype(np.float32))
+    return model
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +104,18 @@ def test_int8_model_is_integer_only_with_int8_io(variants):
     assert fp32.input_dtype == np.float32 and fp32.input_quantization == (0.0, 0)
     assert "CONV_2D" in q.float_ops(variants["float32"])
     assert "DEQUANTIZE" in q.tflite_ops(variants["float16"])  # float16 weights are expanded at load time
+
+
+def test_weight_bytes_count_the_parameters(classifier, variants):
+    params = classifier.count_params()  # conv 4*9+4, hidden 576*32+32, out 32*4+4
+    assert params == 40 + 18_464 + 132
+    fp32 = q.weight_bytes(variants["float32"])
+    assert 4 * params <= fp32 <= 4 * params + 256  # plus a few shape constants
+    int8 = q.weight_bytes(variants["int8"])
+    # int8 kernels (1 byte) and int32 biases (4 bytes), plus the same few constants
+    kernels, biases = 36 + 18_432 + 128, 4 + 32 + 4
+    assert kernels + 4 * biases <= int8 <= kernels + 4 * biases + 256
+    assert q.weight_bytes(variants["int8"]) < len(variants["int8"])
 
 
 def test_int8_input_scale_matches_calibration_range(variants):
