@@ -299,27 +299,34 @@ def read_weight_tensor(model: ModelSource, name_contains: str) -> dict[str, Any]
 # --------------------------------------------------------------------------------------------------
 
 
-def _interpreter(model_bytes: bytes, num_threads: int):
-    """Return a LiteRT interpreter over ``model_bytes`` with its tensors allocated."""
-    from ai_edge_litert.interpreter import Interpreter
+def _interpreter(model_bytes: bytes, num_threads: int, use_xnnpack: bool = True):
+    """Return a LiteRT interpreter over ``model_bytes`` with its tensors allocated (XNNPACK delegate on or off)."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     from helpers.reporting import silenced_stderr
 
+    resolver = OpResolverType.AUTO if use_xnnpack else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
     with silenced_stderr():  # "Created TensorFlow Lite XNNPACK delegate" and similar lines
-        interpreter = Interpreter(model_content=model_bytes, num_threads=int(num_threads))
+        interpreter = Interpreter(
+            model_content=model_bytes, num_threads=int(num_threads), experimental_op_resolver_type=resolver
+        )
         interpreter.allocate_tensors()
     return interpreter
 
 
 class TFLiteModel:
-    """A TFLite model in LiteRT's interpreter that takes and returns float arrays, whatever its I/O types."""
+    """A TFLite model in LiteRT's interpreter that takes and returns float arrays, whatever its I/O types.
 
-    def __init__(self, model: ModelSource, num_threads: int = 1):
+    ``use_xnnpack=False`` runs TFLite's own builtin kernels instead of the default XNNPACK delegate.
+    """
+
+    def __init__(self, model: ModelSource, num_threads: int = 1, use_xnnpack: bool = True):
         if not isinstance(num_threads, int) or num_threads < 1:
             raise ValueError(f"num_threads must be a positive integer, got {num_threads!r}")
         self.model_bytes = _as_bytes(model)
         self.num_threads = num_threads
-        self.interpreter = _interpreter(self.model_bytes, num_threads)
+        self.use_xnnpack = use_xnnpack
+        self.interpreter = _interpreter(self.model_bytes, num_threads, use_xnnpack)
         self._input = self.interpreter.get_input_details()[0]
         self._output = self.interpreter.get_output_details()[0]
         if len(self.interpreter.get_input_details()) != 1 or len(self.interpreter.get_output_details()) != 1:
@@ -392,7 +399,7 @@ class TFLiteModel:
         self.interpreter.invoke()
         return np.array(self.interpreter.get_tensor(self._output["index"]))
 
-    def predict(self, x: np.ndarray, batch_size: int = 32) -> np.ndarray:
+    def predict(self, x: np.ndarray, batch_size: int = 128) -> np.ndarray:
         """Return the float32 outputs for the inputs ``x`` (first axis = samples), run ``batch_size`` at a time."""
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
@@ -450,6 +457,7 @@ def median_latency_ms(
     threads: Sequence[int] = (1, 2),
     repeats: int = 50,
     warmup: int = 5,
+    use_xnnpack: bool = True,
 ) -> dict[int, float]:
     """Return ``{threads: median milliseconds of one invoke}`` for the single input ``x1`` (batch 1)."""
     if repeats < 1 or warmup < 0:
@@ -460,7 +468,7 @@ def median_latency_ms(
         raise ValueError(f"x1 must be one sample with a batch axis of 1, got shape {x1.shape}; use x[:1]")
     result = {}
     for n in threads:
-        runner = TFLiteModel(data, num_threads=int(n))
+        runner = TFLiteModel(data, num_threads=int(n), use_xnnpack=use_xnnpack)
         runner._check_shape(x1.shape)
         batch = runner.quantize_input(x1)
         runner._run(batch)  # resize and allocate for this shape
@@ -685,3 +693,38 @@ def sparsity(model: Any) -> float:
     if total == 0:
         raise ValueError("model has no kernels (weights with 2 or more axes)")
     return float(sum(np.count_nonzero(k == 0) for k in kernels) / total)
+
+
+# --------------------------------------------------------------------------------------------------
+# The models to quantize: saved by earlier notebooks, or trained briefly here
+# --------------------------------------------------------------------------------------------------
+
+
+def load_or_train_classifier(name: str, splits: Mapping[str, np.ndarray], verbose: int = 0) -> tuple[Any, bool]:
+    """Return ``(model, trained_here)``: the classifier saved as ``name``, or one trained now with its recipe at quick-mode epochs."""
+    from helpers import models, training
+
+    model = training.load_trained(name)
+    if model is not None:
+        return model, False
+    settings = {**training.recipe(name), "epochs": training.RECIPES[name].quick_epochs}
+    model = models.build_classifier(name)
+    training.train_classifier(model, dict(splits), verbose=verbose, **settings)
+    return model, True
+
+
+def load_or_train_fsrcnn(
+    name: str, activation: str = "prelu", scale: int = 3, epochs: int = 2, steps_per_epoch: int = 100
+) -> tuple[Any, bool]:
+    """Return ``(model, trained_here)``: the FSRCNN saved as ``name``, or FSRCNN(56, 12, 4) trained briefly now."""
+    from helpers import superres
+
+    model = superres.load_sr_model(name)
+    if model is not None:
+        return model, False
+    model = superres.build_fsrcnn(scale=scale, activation=activation)
+    superres.train_fsrcnn(
+        model, superres.load_sr_images("train"), superres.load_sr_images("val"), scale=scale,
+        epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=False,
+    )
+    return model, True

@@ -336,3 +336,32 @@ def test_qat_model_from_a_helpers_builder():
     model = q.qat_model(models.build_tiny_cnn)
     assert any(type(layer).__name__ == "QuantizeWrapperV2" for layer in model.layers)
     assert model(np.zeros((2, 28, 28, 1), np.float32)).shape == (2, 10)
+
+
+def test_latency_without_xnnpack(variants):
+    result = q.median_latency_ms(variants["float32"], X_CAL[:1], threads=(1,), repeats=3, warmup=1, use_xnnpack=False)
+    assert 0 < result[1] < 1000
+    assert not q.TFLiteModel(variants["float32"], use_xnnpack=False).use_xnnpack
+
+
+# ---------------------------------------------------------------- models to quantize
+
+
+def test_load_or_train_classifier_loads_saved_model(monkeypatch, classifier):
+    from helpers import training
+
+    monkeypatch.setattr(training, "load_trained", lambda name: classifier if name == "tiny_cnn" else None)
+    assert q.load_or_train_classifier("tiny_cnn", {}) == (classifier, False)
+
+
+def test_load_or_train_classifier_trains_with_quick_epochs(monkeypatch):
+    pytest.importorskip("helpers.models")
+    from helpers import training
+
+    calls = {}
+    monkeypatch.setattr(training, "load_trained", lambda name: None)
+    monkeypatch.setattr(training, "train_classifier", lambda model, splits, **kw: calls.update(model=model, **kw))
+    model, trained_here = q.load_or_train_classifier("resnet", {"x_train": None})
+    assert trained_here and calls["model"] is model and model.name == "resnet"
+    assert calls["epochs"] == training.RECIPES["resnet"].quick_epochs
+    assert calls["learning_rate"] == training.RECIPES["resnet"].learning_rate
