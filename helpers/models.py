@@ -1,0 +1,294 @@
+"""Builders of the kit's MNIST classifiers (un-compiled models), from a 71,582-parameter MLP to a ResNet.
+
+Conventions shared by every builder:
+
+* **Output: class probabilities.** The last layer is ``Dense(num_classes, activation="softmax")``, so
+  compile with ``SparseCategoricalCrossentropy()`` (``from_logits=False``, the default) and read
+  ``model.predict(x)`` as probabilities. ``helpers.training`` and ``helpers.callbacks`` assume this.
+* **Input:** float32 images ``(N, 28, 28, 1)`` in [0, 1], as ``helpers.data.load_mnist_splits`` returns.
+* **Keras policy:** ``keras_module=None`` builds with Keras 3; ``keras_module=keras_policy.legacy_keras()``
+  builds the identical architecture (same layers, same parameter count) from ``tf_keras`` for
+  tensorflow-model-optimization. Only APIs common to both are used.
+* **MACs** quoted in docstrings: one multiply-accumulate per weight use, i.e. ``H_out*W_out*k*k*C_in*C_out``
+  for a convolution and ``n_in*n_out`` for a dense layer; biases, batch norm, activations and pooling
+  are not counted.
+
+``CLASSIFIERS`` maps the saved-model names to the builders.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Callable, Optional, Sequence
+
+from helpers import keras_policy
+
+MNIST_SHAPE = (28, 28, 1)
+ACTIVATIONS = ("relu", "elu", "gelu", "swish", "silu", "leaky_relu", "selu", "mish", "tanh", "sigmoid")
+
+
+def _keras(keras_module: Optional[ModuleType]) -> ModuleType:
+    """Return the Keras module to build with (Keras 3 unless ``tf_keras`` is passed)."""
+    return keras_module or keras_policy.modern_keras()
+
+
+def _check_common(input_shape: Sequence[int], num_classes: int) -> None:
+    """Raise a clear error for an impossible input shape or class count."""
+    if len(tuple(input_shape)) != 3 or any(int(d) <= 0 for d in input_shape):
+        raise ValueError(f"input_shape must be (height, width, channels), e.g. (28, 28, 1); got {input_shape!r}")
+    if int(num_classes) < 2:
+        raise ValueError(f"num_classes must be at least 2, got {num_classes!r}")
+
+
+def _check_activation(activation: str) -> None:
+    """Raise a clear error if ``activation`` is not one of :data:`ACTIVATIONS`."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}; got {activation!r}")
+
+
+def build_mlp_baseline(
+    hidden_units: Sequence[int] = (77, 74, 63),
+    activation: str = "relu",
+    input_shape: Sequence[int] = MNIST_SHAPE,
+    num_classes: int = 10,
+    keras_module: Optional[ModuleType] = None,
+):
+    """Return the baseline MLP: Flatten -> Dense 77 -> Dense 74 -> Dense 63 -> softmax (71,582 parameters).
+
+    The course report's MLP had 71,582 parameters. No 784-h-10 or 784-h1-h2-10 layout has exactly
+    that many (785*h1 + (h1+1)*h2 + (h2+1)*10 = 71,582 has no integer solution); among three
+    decreasing hidden layers, 77-74-63 does: 60,445 + 5,772 + 4,725 + 640 = 71,582.
+    """
+    _check_common(input_shape, num_classes)
+    _check_activation(activation)
+    K = _keras(keras_module)
+    inputs = K.Input(shape=tuple(input_shape), name="image")
+    x = K.layers.Flatten(name="flatten")(inputs)
+    for i, units in enumerate(hidden_units, start=1):
+        x = K.layers.Dense(int(units), activation=activation, name=f"dense_{i}")(x)
+    outputs = K.layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    return K.Model(inputs, outputs, name="mlp_baseline")
+
+
+def build_mlp_tuned(
+    hidden_units: int = 90,
+    dropout: float = 0.2,
+    activation: str = "relu",
+    input_shape: Sequence[int] = MNIST_SHAPE,
+    num_classes: int = 10,
+    keras_module: Optional[ModuleType] = None,
+):
+    """Return the tuned MLP: Flatten -> Dense 90 (no bias) -> BatchNorm -> activation -> Dropout -> softmax (71,830 params).
+
+    Same budget as the baseline (at most 72,000 parameters) spent on one wide layer; batch norm
+    replaces the dense bias. Trained with augmentation and a cosine schedule (``training.RECIPES``).
+    """
+    _check_common(input_shape, num_classes)
+    _check_activation(activation)
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+    K = _keras(keras_module)
+    inputs = K.Input(shape=tuple(input_shape), name="image")
+    x = K.layers.Flatten(name="flatten")(inputs)
+    x = K.layers.Dense(int(hidden_units), use_bias=False, name="dense_1")(x)
+    x = K.layers.BatchNormalization(name="bn_1")(x)
+    x = K.layers.Activation(activation, name="act_1")(x)
+    x = K.layers.Dropout(dropout, name="dropout_1")(x)
+    outputs = K.layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    return K.Model(inputs, outputs, name="mlp_tuned")
+
+
+def build_small_cnn(
+    filters: Sequence[int] = (6, 6),
+    dense_units: int = 30,
+    input_shape: Sequence[int] = MNIST_SHAPE,
+    num_classes: int = 10,
+    keras_module: Optional[ModuleType] = None,
+):
+    """Return the small CNN: [Conv 3x3 6 same -> MaxPool 2] x 2 -> Dense 30 -> softmax (9,550 params, 114,960 MACs).
+
+    The course report's small CNN had 9,550 parameters and 120,885 MACs. Of all two-conv layouts
+    (3x3/5x5 kernels, 1-32 filters, valid/same padding, optional hidden dense layer), this is the
+    one with exactly 9,550 parameters whose MACs come closest: 42,336 + 63,504 + 8,820 + 300 = 114,960
+    weight MACs; counting each bias addition as a MAC too adds 5,920, giving 120,880.
+    """
+    _check_common(input_shape, num_classes)
+    K = _keras(keras_module)
+    inputs = K.Input(shape=tuple(input_shape), name="image")
+    x = inputs
+    for i, f in enumerate(filters, start=1):
+        x = K.layers.Conv2D(int(f), 3, padding="same", activation="relu", name=f"conv_{i}")(x)
+        x = K.layers.MaxPooling2D(2, name=f"pool_{i}")(x)
+    x = K.layers.Flatten(name="flatten")(x)
+    x = K.layers.Dense(int(dense_units), activation="relu", name="dense_1")(x)
+    outputs = K.layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    return K.Model(inputs, outputs, name="small_cnn")
+
+
+def build_tiny_cnn(
+    widths: Sequence[int] = (8, 12, 14, 8, 12, 16, 16),
+    dropout: float = 0.05,
+    input_shape: Sequence[int] = MNIST_SHAPE,
+    num_classes: int = 10,
+    keras_module: Optional[ModuleType] = None,
+):
+    """Return the tiny CNN (7,970 params, under 8,000): 3x3 convs with BN, a 1x1 transition, global average pooling.
+
+    Layout (``widths`` = conv1..3, 1x1 transition, conv4..6): 28 -> [3x3 8, 3x3 12, 3x3 14] -> 22x22 ->
+    MaxPool -> 11x11 -> 1x1 8 -> [3x3 12, 3x3 16, 3x3 16] -> 5x5 -> GAP -> softmax. Every conv is
+    bias-free and followed by BatchNorm -> ReLU (-> Dropout); 'valid' padding keeps compute low.
+    """
+    _check_common(input_shape, num_classes)
+    if len(widths) != 7:
+        raise ValueError(f"widths needs 7 entries (conv1-3, 1x1 transition, conv4-6), got {len(widths)}")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+    K = _keras(keras_module)
+
+    def conv_bn(x, filters: int, kernel: int, name: str):
+        x = K.layers.Conv2D(int(filters), kernel, padding="valid", use_bias=False, name=f"{name}")(x)
+        x = K.layers.BatchNormalization(name=f"{name}_bn")(x)
+        x = K.layers.Activation("relu", name=f"{name}_relu")(x)
+        return K.layers.Dropout(dropout, name=f"{name}_dropout")(x) if dropout else x
+
+    inputs = K.Input(shape=tuple(input_shape), name="image")
+    x = conv_bn(inputs, widths[0], 3, "conv_1")
+    x = conv_bn(x, widths[1], 3, "conv_2")
+    x = conv_bn(x, widths[2], 3, "conv_3")
+    x = K.layers.MaxPooling2D(2, name="pool_1")(x)
+    x = conv_bn(x, widths[3], 1, "transition")
+    x = conv_bn(x, widths[4], 3, "conv_4")
+    x = conv_bn(x, widths[5], 3, "conv_5")
+    x = conv_bn(x, widths[6], 3, "conv_6")
+    x = K.layers.GlobalAveragePooling2D(name="gap")(x)
+    outputs = K.layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    return K.Model(inputs, outputs, name="tiny_cnn")
+
+
+def build_lenet5(
+    activation: str = "tanh",
+    input_shape: Sequence[int] = MNIST_SHAPE,
+    num_classes: int = 10,
+    keras_module: Optional[ModuleType] = None,
+):
+    """Return LeNet-5 for 28x28 inputs: C1 6@5x5 'same' -> avg-pool -> C3 16@5x5 -> avg-pool -> 120 -> 84 -> softmax (61,706 params).
+
+    The original took 32x32 inputs; 'same' padding in C1 on 28x28 gives the same 28x28x6 map.
+    """
+    _check_common(input_shape, num_classes)
+    _check_activation(activation)
+    K = _keras(keras_module)
+    inputs = K.Input(shape=tuple(input_shape), name="image")
+    x = K.layers.Conv2D(6, 5, padding="same", activation=activation, name="c1")(inputs)
+    x = K.layers.AveragePooling2D(2, name="s2")(x)
+    x = K.layers.Conv2D(16, 5, padding="valid", activation=activation, name="c3")(x)
+    x = K.layers.AveragePooling2D(2, name="s4")(x)
+    x = K.layers.Flatten(name="flatten")(x)
+    x = K.layers.Dense(120, activation=activation, name="c5")(x)
+    x = K.layers.Dense(84, activation=activation, name="f6")(x)
+    outputs = K.layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    return K.Model(inputs, outputs, name="lenet5")
+
+
+def build_five_layer_cnn(
+    input_shape: Sequence[int] = MNIST_SHAPE,
+    num_classes: int = 10,
+    keras_module: Optional[ModuleType] = None,
+):
+    """Return the five-layer CNN: Conv 128 5x5 -> pool -> Conv 256 5x5 -> pool -> Dense 64 -> Dense 32 -> softmax (1,087,402 params).
+
+    With dropout 0.3 / 0.4 / 0.4 / 0.4 after the blocks. 'valid' padding (28 -> 24 -> 12 -> 8 -> 4)
+    keeps it trainable on a CPU: about 54 M MACs per image, against about 165 M with 'same' padding.
+    """
+    _check_common(input_shape, num_classes)
+    K = _keras(keras_module)
+    inputs = K.Input(shape=tuple(input_shape), name="image")
+    x = K.layers.Conv2D(128, 5, padding="valid", activation="relu", name="conv_1")(inputs)
+    x = K.layers.MaxPooling2D(2, name="pool_1")(x)
+    x = K.layers.Dropout(0.3, name="dropout_1")(x)
+    x = K.layers.Conv2D(256, 5, padding="valid", activation="relu", name="conv_2")(x)
+    x = K.layers.MaxPooling2D(2, name="pool_2")(x)
+    x = K.layers.Dropout(0.4, name="dropout_2")(x)
+    x = K.layers.Flatten(name="flatten")(x)
+    x = K.layers.Dense(64, activation="relu", name="dense_1")(x)
+    x = K.layers.Dropout(0.4, name="dropout_3")(x)
+    x = K.layers.Dense(32, activation="relu", name="dense_2")(x)
+    x = K.layers.Dropout(0.4, name="dropout_4")(x)
+    outputs = K.layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    return K.Model(inputs, outputs, name="five_layer_cnn")
+
+
+def residual_block(x, filters: int, activation: str, downsample: bool, name: str, keras_module: ModuleType):
+    """Return the output tensor of one residual block: conv-BN-act-conv-BN, plus the shortcut, then act.
+
+    With ``downsample`` the first conv has stride 2 and the shortcut is a 1x1 stride-2 conv + BN;
+    otherwise the shortcut is the identity (a 1x1 projection is added only if the width changes).
+    """
+    K = keras_module
+    stride = 2 if downsample else 1
+    y = K.layers.Conv2D(filters, 3, strides=stride, padding="same", name=f"{name}_conv1")(x)
+    y = K.layers.BatchNormalization(name=f"{name}_bn1")(y)
+    y = K.layers.Activation(activation, name=f"{name}_act1")(y)
+    y = K.layers.Conv2D(filters, 3, padding="same", name=f"{name}_conv2")(y)
+    y = K.layers.BatchNormalization(name=f"{name}_bn2")(y)
+    shortcut = x
+    if downsample or int(x.shape[-1]) != filters:
+        shortcut = K.layers.Conv2D(filters, 1, strides=stride, padding="same", name=f"{name}_proj")(x)
+        shortcut = K.layers.BatchNormalization(name=f"{name}_proj_bn")(shortcut)
+    y = K.layers.Add(name=f"{name}_add")([shortcut, y])
+    return K.layers.Activation(activation, name=f"{name}_out")(y)
+
+
+def build_resnet(
+    activation: str = "relu",
+    filters: int = 64,
+    blocks: int = 3,
+    downsample: Sequence[bool] = (False, False, False),
+    dense_units: int = 64,
+    input_shape: Sequence[int] = MNIST_SHAPE,
+    num_classes: int = 10,
+    keras_module: Optional[ModuleType] = None,
+):
+    """Return the ResNet: Conv 7x7/2 -> BN -> act -> MaxPool 3x3/2 -> residual blocks -> GAP -> Dense 64 -> softmax (231,370 params).
+
+    With the defaults (3 blocks of 64 filters, no downsampling) the maps are 28 -> 14 -> 7x7x64.
+    ``downsample[i]`` makes block ``i`` halve the map with a 1x1 stride-2 projection shortcut.
+    """
+    _check_common(input_shape, num_classes)
+    _check_activation(activation)
+    downsample = tuple(bool(d) for d in downsample)
+    if len(downsample) != blocks:
+        raise ValueError(f"downsample needs one flag per block ({blocks}), got {len(downsample)}: {downsample}")
+    if int(filters) <= 0 or int(blocks) < 0:
+        raise ValueError(f"filters must be positive and blocks non-negative, got filters={filters}, blocks={blocks}")
+    K = _keras(keras_module)
+    inputs = K.Input(shape=tuple(input_shape), name="image")
+    x = K.layers.Conv2D(int(filters), 7, strides=2, padding="same", name="stem_conv")(inputs)
+    x = K.layers.BatchNormalization(name="stem_bn")(x)
+    x = K.layers.Activation(activation, name="stem_act")(x)
+    x = K.layers.MaxPooling2D(3, strides=2, padding="same", name="stem_pool")(x)
+    for i, down in enumerate(downsample, start=1):
+        x = residual_block(x, int(filters), activation, down, name=f"block_{i}", keras_module=K)
+    x = K.layers.GlobalAveragePooling2D(name="gap")(x)
+    x = K.layers.Dense(int(dense_units), activation=activation, name="dense_1")(x)
+    outputs = K.layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    return K.Model(inputs, outputs, name="resnet")
+
+
+CLASSIFIERS: dict[str, Callable] = {
+    "mlp_baseline": build_mlp_baseline,
+    "mlp_tuned": build_mlp_tuned,
+    "small_cnn": build_small_cnn,
+    "tiny_cnn": build_tiny_cnn,
+    "lenet5": build_lenet5,
+    "five_layer_cnn": build_five_layer_cnn,
+    "resnet": build_resnet,
+}
+
+
+def build_classifier(name: str, **kwargs):
+    """Return the un-compiled model registered as ``name`` in :data:`CLASSIFIERS` (kwargs go to its builder)."""
+    if name not in CLASSIFIERS:
+        raise KeyError(f"unknown classifier {name!r}; choose one of {', '.join(CLASSIFIERS)}")
+    return CLASSIFIERS[name](**kwargs)
+
