@@ -1,0 +1,345 @@
+"""Super-resolution data: offline photographs and their splits, BT.601 YCbCr, bicubic degradation,
+aligned LR/HR patches and the training pipeline.
+
+Degradation (used identically in training and evaluation): crop the HR image to a multiple of
+``scale`` (:func:`modcrop`), then downscale the uint8 RGB image with Pillow's ``BICUBIC`` filter.
+When Pillow reduces an image it widens the cubic kernel (a = -0.5) by the reduction factor, which is
+the anti-aliased bicubic of MATLAB's ``imresize``; results differ from MATLAB only by rounding.
+The model sees the Y channel of the LR image divided by 255; Cb and Cr are upscaled bicubically.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator, Optional, Sequence, Union
+
+import numpy as np
+
+Image = np.ndarray
+NamedImages = list[tuple[str, np.ndarray]]
+
+# Fixed split of scikit-image's offline photographs (public domain / CC0; no network needed).
+# Test keeps four varied, detailed colour photographs; validation is small so that it is cheap to
+# evaluate after every epoch; everything else trains.
+SR_SPLITS: dict[str, tuple[str, ...]] = {
+    "train": (
+        "hubble_deep_field", "retina", "immunohistochemistry",
+        "camera", "brick", "grass", "gravel", "moon",
+    ),
+    "val": ("clock", "coins"),
+    "test": ("astronaut", "coffee", "chelsea", "rocket"),
+}
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+FOLDER_SPLIT_FRACTIONS = {"val": 0.1, "test": 0.2}
+DOWNSCALE_FACTORS = (1.0, 0.9, 0.8, 0.7, 0.6)  # FSRCNN paper's data augmentation
+
+# ITU-R BT.601 studio swing, RGB in [0, 1] -> YCbCr in [0, 255].
+_YCBCR_MATRIX = np.array(
+    [[65.481, 128.553, 24.966], [-37.797, -74.203, 112.0], [112.0, -93.786, -18.214]], dtype=np.float64
+)
+_YCBCR_OFFSET = np.array([16.0, 128.0, 128.0], dtype=np.float64)
+_YCBCR_INVERSE = np.linalg.inv(_YCBCR_MATRIX)
+
+
+# ----------------------------------------------------------------------------- images and splits
+def _to_rgb_uint8(img: np.ndarray, name: str = "image") -> np.ndarray:
+    """Return ``img`` as uint8 HxWx3 (grey images stacked to three channels)."""
+    img = as_uint8_image(img, name)
+    if img.ndim == 2:
+        img = np.stack([img] * 3, axis=-1)
+    elif img.shape[2] == 1:
+        img = np.concatenate([img] * 3, axis=-1)
+    return img
+
+
+def as_uint8_image(img: np.ndarray, name: str = "image") -> np.ndarray:
+    """Return ``img`` (uint8, or float in [0, 1]) as a uint8 HxW or HxWxC array (C in 1, 3)."""
+    img = np.asarray(img)
+    if img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] not in (1, 3)):
+        raise ValueError(
+            f"{name} has shape {img.shape}: pass a grey HxW (or HxWx1) or an RGB HxWx3 image "
+            f"(drop an alpha channel with {name}[..., :3])"
+        )
+    if img.dtype == np.uint8:
+        return img
+    if np.issubdtype(img.dtype, np.floating):
+        if img.size and (np.nanmin(img) < 0.0 or np.nanmax(img) > 1.0 or np.isnan(img).any()):
+            raise ValueError(
+                f"{name} is a float image with values outside [0, 1] (min {np.nanmin(img):.3g}, "
+                f"max {np.nanmax(img):.3g}): pass uint8 pixels 0..255 or floats scaled to [0, 1]"
+            )
+        return np.round(img * 255.0).astype(np.uint8)
+    raise ValueError(
+        f"{name} has dtype {img.dtype}: pass uint8 pixels (0..255) or floats in [0, 1] "
+        f"(e.g. {name}.astype(np.uint8) if the values are already 0..255)"
+    )
+
+
+@lru_cache(maxsize=None)
+def _skimage_photo(name: str) -> np.ndarray:
+    """Return one of scikit-image's bundled photographs as uint8 RGB (read once, then cached)."""
+    import skimage.data
+
+    img = getattr(skimage.data, name)()
+    img = _to_rgb_uint8(img, name)
+    img.setflags(write=False)
+    return img
+
+
+def _read_image_file(path: Path) -> np.ndarray:
+    """Return the image file at ``path`` as uint8 RGB."""
+    from PIL import Image as PILImage
+
+    with PILImage.open(path) as im:
+        return np.asarray(im.convert("RGB"), dtype=np.uint8)
+
+
+def folder_split(names: Sequence[str], split: str) -> list[str]:
+    """Return the names of ``split`` when sorted ``names`` are cut into train / val / test (70/10/20)."""
+    names = sorted(names)
+    n = len(names)
+    n_test = max(1, round(n * FOLDER_SPLIT_FRACTIONS["test"])) if n >= 3 else 0
+    n_val = max(1, round(n * FOLDER_SPLIT_FRACTIONS["val"])) if n >= 3 else 0
+    # Interleave so every split samples the whole (sorted) collection, deterministically.
+    test = names[::max(1, n // n_test)][:n_test] if n_test else []
+    rest = [x for x in names if x not in set(test)]
+    val = rest[::max(1, len(rest) // n_val)][:n_val] if n_val else []
+    train = [x for x in rest if x not in set(val)]
+    if n < 3:  # too few to split: use everything everywhere, stated in load_sr_images' error text
+        train = val = test = names
+    return {"train": train, "val": val, "test": test}[split]
+
+
+def load_sr_images(split: str, folder: Optional[Union[str, Path]] = None) -> NamedImages:
+    """Return the ``split`` ("train", "val", "test") images as a list of (name, uint8 RGB HxWx3).
+
+    Without ``folder``: the fixed split of scikit-image's offline photographs in :data:`SR_SPLITS`.
+    With ``folder``: the png/jpg/bmp files in it (e.g. a downloaded T91 or DIV2K), split
+    deterministically by sorted file name (about 70 % train, 10 % val, 20 % test).
+    """
+    if split not in SR_SPLITS:
+        raise ValueError(f"split must be one of {sorted(SR_SPLITS)}, got {split!r}")
+    if folder is None:
+        return [(name, _skimage_photo(name)) for name in SR_SPLITS[split]]
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise FileNotFoundError(f"folder={str(folder)!r} is not a directory: pass a folder of png/jpg/bmp images")
+    files = {p.name: p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES}
+    if not files:
+        raise ValueError(
+            f"folder={str(folder)!r} holds no images ({', '.join(IMAGE_SUFFIXES)}): put some in it "
+            f"or call load_sr_images(split) without folder for the built-in photographs"
+        )
+    return [(Path(n).stem, _read_image_file(files[n])) for n in folder_split(list(files), split)]
+
+
+# ----------------------------------------------------------------------------- colour
+def rgb_to_ycbcr(img: np.ndarray) -> np.ndarray:
+    """Return the BT.601 studio-swing YCbCr of an RGB image (uint8, or float in [0, 1]) as float64 0..255."""
+    arr = np.asarray(img)
+    as_uint8_image(arr, "img")  # validates shape, dtype and range
+    rgb = arr.astype(np.float64) / 255.0 if arr.dtype == np.uint8 else arr.astype(np.float64)
+    if rgb.ndim == 2:
+        rgb = rgb[..., None]
+    if rgb.shape[2] == 1:
+        rgb = np.repeat(rgb, 3, axis=2)
+    return rgb @ _YCBCR_MATRIX.T + _YCBCR_OFFSET
+
+
+def ycbcr_to_rgb(ycbcr: np.ndarray) -> np.ndarray:
+    """Return the RGB image (float64 in [0, 1], clipped) of a BT.601 studio-swing YCbCr image (0..255)."""
+    ycbcr = np.asarray(ycbcr, dtype=np.float64)
+    if ycbcr.ndim != 3 or ycbcr.shape[2] != 3:
+        raise ValueError(f"ycbcr must have shape HxWx3 (Y, Cb, Cr in 0..255), got {ycbcr.shape}")
+    return np.clip((ycbcr - _YCBCR_OFFSET) @ _YCBCR_INVERSE.T, 0.0, 1.0)
+
+
+def rgb_to_y(img: np.ndarray) -> np.ndarray:
+    """Return the BT.601 studio-swing luma Y (float64, 16..235) of an RGB or grey image."""
+    return rgb_to_ycbcr(img)[..., 0]
+
+
+def to_uint8(rgb_unit: np.ndarray) -> np.ndarray:
+    """Return a float image in [0, 1] rounded to uint8 0..255 (values outside are clipped)."""
+    return np.clip(np.round(np.asarray(rgb_unit, dtype=np.float64) * 255.0), 0, 255).astype(np.uint8)
+
+
+# ----------------------------------------------------------------------------- degradation
+def modcrop(img: np.ndarray, scale: int) -> np.ndarray:
+    """Return ``img`` cropped (bottom/right) so that height and width are multiples of ``scale``."""
+    scale = _check_scale(scale)
+    h, w = img.shape[:2]
+    if h < scale or w < scale:
+        raise ValueError(f"image of size {h}x{w} is smaller than scale={scale}")
+    return img[: h - h % scale, : w - w % scale]
+
+
+def _check_scale(scale: int) -> int:
+    """Return ``scale`` as an int after checking it is an integer >= 2."""
+    if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 2:
+        raise ValueError(f"scale must be an integer >= 2 (e.g. 2, 3 or 4), got {scale!r}")
+    return int(scale)
+
+
+def _pil_resize(channel: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
+    """Return a float32 2-D array resized with Pillow's bicubic filter (float 'F' mode, no rounding)."""
+    from PIL import Image as PILImage
+
+    out = PILImage.fromarray(np.ascontiguousarray(channel, dtype=np.float32), mode="F").resize(
+        (size_hw[1], size_hw[0]), PILImage.BICUBIC
+    )
+    return np.asarray(out, dtype=np.float32)
+
+
+def bicubic_resize(img: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
+    """Return uint8 ``img`` (grey or RGB) resized to ``size_hw`` with anti-aliased bicubic (Pillow)."""
+    from PIL import Image as PILImage
+
+    img = as_uint8_image(img, "img")
+    squeeze = img.ndim == 3 and img.shape[2] == 1
+    pil = PILImage.fromarray(img[..., 0] if squeeze else img)
+    out = np.asarray(pil.resize((int(size_hw[1]), int(size_hw[0])), PILImage.BICUBIC), dtype=np.uint8)
+    return out[..., None] if squeeze else out
+
+
+def bicubic_downscale(img: np.ndarray, scale: int) -> np.ndarray:
+    """Return the LR image: ``modcrop(img, scale)`` shrunk ``scale`` times with anti-aliased bicubic (uint8)."""
+    hr = modcrop(as_uint8_image(img, "img"), scale)
+    return bicubic_resize(hr, (hr.shape[0] // scale, hr.shape[1] // scale))
+
+
+def bicubic_upscale_channel(channel: np.ndarray, scale: int) -> np.ndarray:
+    """Return a float 2-D channel enlarged ``scale`` times with bicubic interpolation (float32, unrounded)."""
+    scale = _check_scale(scale)
+    channel = np.asarray(channel, dtype=np.float32)
+    return _pil_resize(channel, (channel.shape[0] * scale, channel.shape[1] * scale))
+
+
+def sr_pair(hr: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return (cropped HR uint8 RGB, its bicubic LR uint8 RGB): the kit's one degradation."""
+    hr = modcrop(_to_rgb_uint8(hr, "hr"), scale)
+    return hr, bicubic_downscale(hr, scale)
+
+
+def lr_input(lr_rgb: np.ndarray) -> np.ndarray:
+    """Return the model input for an LR image: its Y channel / 255 as float32 (1, h, w, 1)."""
+    return (rgb_to_y(lr_rgb) / 255.0).astype(np.float32)[None, :, :, None]
+
+
+# ----------------------------------------------------------------------------- patches
+def _y_pairs(images: NamedImages, scale: int, downscale_factors: Sequence[float]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Return (LR Y / 255, HR Y / 255) float32 pairs of every image at every downscale factor."""
+    pairs = []
+    for name, img in images:
+        rgb = _to_rgb_uint8(img, name)
+        for f in downscale_factors:
+            if not 0.0 < f <= 1.0:
+                raise ValueError(f"downscale factors must lie in (0, 1], got {f}")
+            src = rgb if f == 1.0 else bicubic_resize(rgb, (round(rgb.shape[0] * f), round(rgb.shape[1] * f)))
+            hr, lr = sr_pair(src, scale)
+            pairs.append(
+                ((rgb_to_y(lr) / 255.0).astype(np.float32), (rgb_to_y(hr) / 255.0).astype(np.float32))
+            )
+    return pairs
+
+
+class PatchSampler:
+    """Draws aligned random (LR, HR) Y patch batches: HR crop = ``scale`` x the LR crop at the same place.
+
+    ``pairs`` (optional) passes already degraded (LR Y, HR Y) float pairs instead of ``images``.
+    """
+
+    def __init__(
+        self,
+        images: NamedImages,
+        scale: int,
+        patch_lr: int = 24,
+        augment: bool = True,
+        downscale_factors: Sequence[float] = DOWNSCALE_FACTORS,
+        seed: int = 42,
+        pairs: Optional[Sequence[tuple[np.ndarray, np.ndarray]]] = None,
+    ) -> None:
+        self.scale = _check_scale(scale)
+        if not images and pairs is None:
+            raise ValueError("images is empty: pass a list of (name, image) pairs, e.g. load_sr_images('train')")
+        if patch_lr < 3:
+            raise ValueError(f"patch_lr must be at least 3 LR pixels, got {patch_lr}")
+        self.patch_lr = int(patch_lr)
+        self.augment = augment
+        if pairs is None:
+            pairs = _y_pairs(images, self.scale, downscale_factors if augment else (1.0,))
+        self.pairs = [p for p in pairs if min(p[0].shape) >= self.patch_lr]
+        if not self.pairs:
+            raise ValueError(f"every image is smaller than patch_lr={patch_lr} LR pixels: use a smaller patch_lr")
+        areas = np.array([(lr.shape[0] - patch_lr + 1) * (lr.shape[1] - patch_lr + 1) for lr, _ in self.pairs], float)
+        self.weights = areas / areas.sum()  # uniform over patch positions of all images
+        self.rng = np.random.default_rng(seed)
+
+    def sample(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``n`` patches: LR float32 (n, p, p, 1) and HR float32 (n, s*p, s*p, 1), both in [0, 1]."""
+        p, s = self.patch_lr, self.scale
+        lr_out = np.empty((n, p, p, 1), np.float32)
+        hr_out = np.empty((n, s * p, s * p, 1), np.float32)
+        which = self.rng.choice(len(self.pairs), size=n, p=self.weights)
+        for k, i in enumerate(which):
+            lr, hr = self.pairs[i]
+            top = int(self.rng.integers(0, lr.shape[0] - p + 1))
+            left = int(self.rng.integers(0, lr.shape[1] - p + 1))
+            lr_patch = lr[top : top + p, left : left + p]
+            hr_patch = hr[s * top : s * (top + p), s * left : s * (left + p)]
+            if self.augment:
+                turns, flip = int(self.rng.integers(4)), bool(self.rng.integers(2))
+                lr_patch, hr_patch = np.rot90(lr_patch, turns), np.rot90(hr_patch, turns)
+                if flip:
+                    lr_patch, hr_patch = lr_patch[:, ::-1], hr_patch[:, ::-1]
+            lr_out[k, ..., 0] = lr_patch
+            hr_out[k, ..., 0] = hr_patch
+        return lr_out, hr_out
+
+    def batches(self, batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield fresh random batches forever."""
+        while True:
+            yield self.sample(batch_size)
+
+
+def make_sr_dataset(
+    images: NamedImages,
+    scale: int,
+    patch_lr: int = 24,
+    batch_size: int = 32,
+    augment: bool = True,
+    seed: int = 42,
+    downscale_factors: Sequence[float] = DOWNSCALE_FACTORS,
+):
+    """Return an endless, prefetched ``tf.data`` of (LR Y patch, HR Y patch) batches in [0, 1].
+
+    The degraded image pyramid is computed once and cached in memory; every batch holds fresh random
+    aligned crops (HR = ``scale`` x LR, as ``Conv2DTranspose(strides=scale, padding="same")`` outputs),
+    with random flips and 90-degree rotations and, with ``augment``, the paper's down-scaling
+    augmentation (HR images also shrunk by ``downscale_factors``) before the crops are taken.
+    """
+    import tensorflow as tf
+
+    sampler = PatchSampler(images, scale, patch_lr, augment, downscale_factors, seed)
+    p, s = sampler.patch_lr, sampler.scale
+    signature = (
+        tf.TensorSpec((batch_size, p, p, 1), tf.float32),
+        tf.TensorSpec((batch_size, s * p, s * p, 1), tf.float32),
+    )
+    ds = tf.data.Dataset.from_generator(lambda: sampler.batches(batch_size), output_signature=signature)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def representative_lr_patches(n: int = 200, scale: int = 3, patch: int = 32, seed: int = 42) -> np.ndarray:
+    """Return ``n`` float32 LR Y patches (n, patch, patch, 1) in [0, 1] from the TRAIN images, as in training."""
+    if n < 1:
+        raise ValueError(f"n must be a positive number of patches, got {n}")
+    sampler = PatchSampler([], scale, patch_lr=patch, seed=seed, pairs=_builtin_train_pairs(_check_scale(scale)))
+    return sampler.sample(n)[0]
+
+
+@lru_cache(maxsize=4)
+def _builtin_train_pairs(scale: int) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """Return the (LR Y, HR Y) pairs of the built-in training split, with the training augmentation (cached)."""
+    return tuple(_y_pairs(load_sr_images("train"), scale, DOWNSCALE_FACTORS))

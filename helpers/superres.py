@@ -1,0 +1,417 @@
+"""FSRCNN super-resolution: the model, its cost, upscaling whole images, evaluation, training, saving.
+
+This module is the one to import (``from helpers import superres``); it also re-exports the data
+functions of :mod:`helpers.sr_data` and the metrics of :mod:`helpers.sr_metrics`.
+
+FSRCNN (Dong, Loy & Tang, 2016) works on the low-resolution Y channel and enlarges only at the end:
+5x5 conv ``d`` (feature extraction) -> 1x1 conv ``s`` (shrinking) -> ``m`` x 3x3 conv ``s`` (mapping)
+-> 1x1 conv ``d`` (expanding) -> 9x9 transposed conv with stride ``scale`` (deconvolution), PReLU after
+every layer but the last.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable, Optional, Union
+
+import numpy as np
+
+from helpers import config, keras_policy
+from helpers.sr_data import (  # noqa: F401  (re-exported)
+    DOWNSCALE_FACTORS,
+    SR_SPLITS,
+    PatchSampler,
+    as_uint8_image,
+    bicubic_downscale,
+    bicubic_resize,
+    bicubic_upscale_channel,
+    load_sr_images,
+    lr_input,
+    make_sr_dataset,
+    modcrop,
+    representative_lr_patches,
+    rgb_to_y,
+    rgb_to_ycbcr,
+    sr_pair,
+    to_uint8,
+    ycbcr_to_rgb,
+    _check_scale,
+)
+from helpers.sr_metrics import gaussian_window, psnr_from_mse, psnr_y, ssim_map, ssim_y  # noqa: F401
+
+PredictFn = Callable[[np.ndarray], Any]
+ACTIVATIONS = ("prelu", "relu")
+DECONV_NAME = "deconvolution"
+MODEL_NAMES = ("fsrcnn_x2", "fsrcnn_x3", "fsrcnn_x4", "fsrcnn_s_x3", "fsrcnn_relu_x3",
+               "fsrcnn_separable_x3", "fsrcnn_bn_x3")
+
+
+# ----------------------------------------------------------------------------- model
+def build_fsrcnn(
+    scale: int = 3,
+    d: int = 56,
+    s: int = 12,
+    m: int = 4,
+    activation: str = "prelu",
+    separable: bool = False,
+    batch_norm: bool = False,
+    keras_module: Optional[ModuleType] = None,
+):
+    """Return an un-compiled FSRCNN(d, s, m) for ``scale``: Y in [0, 1] (None, None, 1) -> (s*H, s*W, 1).
+
+    ``separable`` makes the m mapping layers depthwise-separable; ``batch_norm`` adds
+    BatchNormalization after every convolution but the last (whose bias then goes). ``keras_module``:
+    None for Keras 3, ``keras_policy.legacy_keras()`` for the same model in tf_keras (tfmot).
+    """
+    K = keras_module or keras_policy.modern_keras()
+    scale = _check_scale(scale)
+    for arg, value in (("d", d), ("s", s), ("m", m)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < (0 if arg == "m" else 1):
+            raise ValueError(f"{arg} must be a {'non-negative' if arg == 'm' else 'positive'} integer, got {value!r}")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+
+    def act(x, name):
+        if activation == "prelu":
+            # One slope per channel: shared over the spatial axes, so any image size works.
+            return K.layers.PReLU(shared_axes=[1, 2], alpha_initializer=K.initializers.Constant(0.25),
+                                  name=f"{name}_prelu")(x)
+        return K.layers.ReLU(name=f"{name}_relu")(x)
+
+    def conv(x, filters, size, name, sep=False):
+        kwargs = dict(padding="same", use_bias=not batch_norm, name=name)
+        if sep:
+            x = K.layers.SeparableConv2D(filters, size, depthwise_initializer="he_normal",
+                                         pointwise_initializer="he_normal", **kwargs)(x)
+        else:
+            x = K.layers.Conv2D(filters, size, kernel_initializer="he_normal", **kwargs)(x)
+        if batch_norm:
+            x = K.layers.BatchNormalization(name=f"{name}_bn")(x)
+        return act(x, name)
+
+    inputs = K.Input(shape=(None, None, 1), name="lr_y")
+    x = conv(inputs, d, 5, "feature_extraction")
+    x = conv(x, s, 1, "shrinking")
+    for i in range(1, m + 1):
+        x = conv(x, s, 3, f"mapping_{i}", sep=separable)
+    x = conv(x, d, 1, "expanding")
+    outputs = K.layers.Conv2DTranspose(
+        1, 9, strides=scale, padding="same", name=DECONV_NAME,
+        kernel_initializer=K.initializers.RandomNormal(stddev=0.001),  # as in the paper
+    )(x)
+    tag = f"fsrcnn_{d}_{s}_{m}_x{scale}" + ("_relu" if activation == "relu" else "")
+    tag += ("_separable" if separable else "") + ("_bn" if batch_norm else "")
+    return K.Model(inputs, outputs, name=tag)
+
+
+def _weight_name(weight: Any) -> str:
+    """Return the last component of a weight's name, in Keras 3 and tf_keras alike."""
+    name = getattr(weight, "path", None) or weight.name
+    return name.split("/")[-1].split(":")[0]
+
+
+def fsrcnn_weight_count(model: Any) -> int:
+    """Return the number of convolution weights (kernels only: no biases, PReLU slopes or BN), as in the paper."""
+    return int(sum(int(np.prod(w.shape)) for w in model.weights if _weight_name(w).endswith("kernel")))
+
+
+def fsrcnn_scale(model: Any) -> int:
+    """Return the upscaling factor of an FSRCNN model (the stride of its deconvolution)."""
+    layer = model.get_layer(DECONV_NAME)
+    return int(layer.strides[0])
+
+
+def fsrcnn_config(model: Any) -> dict[str, Any]:
+    """Return the ``build_fsrcnn`` arguments (scale, d, s, m, activation, separable, batch_norm) of a model."""
+    names = [layer.name for layer in model.layers]
+    mapping = [n for n in names if n.startswith("mapping_") and n[8:].isdigit()]
+    return {
+        "scale": fsrcnn_scale(model),
+        "d": int(model.get_layer("feature_extraction").filters),
+        "s": int(model.get_layer("shrinking").filters),
+        "m": len(mapping),
+        "activation": "prelu" if "feature_extraction_prelu" in names else "relu",
+        "separable": bool(mapping) and type(model.get_layer(mapping[0])).__name__ == "SeparableConv2D",
+        "batch_norm": "feature_extraction_bn" in names,
+    }
+
+
+def layer_macs_table(model: Any):
+    """Return a DataFrame of MACs per LR input pixel and per HR output pixel, one row per weighted layer.
+
+    Convolutions: k*k*C_in*C_out per pixel (depthwise: k*k*C_in; separable: k*k*C_in + C_in*C_out);
+    the transposed convolution: k*k*C_in*C_out per LR input pixel. PReLU, ReLU and BatchNorm (which
+    folds into the convolution) are counted as zero MACs.
+    """
+    import pandas as pd
+
+    scale = fsrcnn_scale(model)
+    rows = []
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if kind not in ("Conv2D", "SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose"):
+            continue
+        kh, kw = layer.kernel_size
+        c_in = int(layer.input.shape[-1])
+        if kind == "SeparableConv2D":
+            per_lr = kh * kw * c_in + c_in * layer.filters
+        elif kind == "DepthwiseConv2D":
+            per_lr = kh * kw * c_in
+        else:
+            per_lr = kh * kw * c_in * layer.filters
+        rows.append({"layer": layer.name, "type": kind, "kernel": f"{kh}x{kw}", "in": c_in,
+                     "out": int(layer.output.shape[-1]), "macs_per_lr_pixel": per_lr,
+                     "macs_per_hr_pixel": per_lr / scale**2})
+    return pd.DataFrame(rows)
+
+
+def macs_per_output_pixel(model: Any) -> float:
+    """Return the multiply-accumulates an FSRCNN model spends per output (HR) pixel."""
+    return float(layer_macs_table(model)["macs_per_hr_pixel"].sum())
+
+
+def receptive_field(model: Any) -> int:
+    """Return the receptive field, in LR pixels, of the layers before the deconvolution (1 + sum of k-1)."""
+    rf = 1
+    for layer in model.layers:
+        if type(layer).__name__ in ("Conv2D", "SeparableConv2D", "DepthwiseConv2D"):
+            rf += layer.kernel_size[0] - 1
+    return rf
+
+
+# ----------------------------------------------------------------------------- upscaling
+def _as_predict_fn(model_or_fn: Any) -> PredictFn:
+    """Return a function (1, h, w, 1) float32 -> numpy, calling a Keras model directly if given one."""
+    if hasattr(model_or_fn, "layers") and callable(model_or_fn):
+        return lambda x: model_or_fn(x, training=False)
+    if callable(model_or_fn):
+        return model_or_fn
+    raise TypeError(f"model_or_fn must be a Keras model or a function, got {type(model_or_fn).__name__}")
+
+
+def bicubic_predict_fn(scale: int) -> PredictFn:
+    """Return a predict function that enlarges the Y input (1, h, w, 1) by ``scale`` with bicubic."""
+    scale = _check_scale(scale)
+    return lambda y: bicubic_upscale_channel(np.asarray(y)[0, :, :, 0], scale)[None, :, :, None]
+
+
+def upscale(model_or_fn: Any, image: np.ndarray, min_size: Optional[int] = None) -> np.ndarray:
+    """Return the super-resolved uint8 image (RGB, or grey for a grey input): Y by the model, Cb/Cr bicubic.
+
+    ``image`` is the low-resolution picture (uint8, or float in [0, 1]) of any size at least the
+    model's receptive field; the scale is read from the model's output size.
+    """
+    img = as_uint8_image(image, "image")
+    grey = img.ndim == 2 or img.shape[2] == 1
+    if min_size is None:
+        min_size = receptive_field(model_or_fn) if hasattr(model_or_fn, "layers") else 3
+    if min(img.shape[:2]) < min_size:
+        raise ValueError(
+            f"image of size {img.shape[0]}x{img.shape[1]} is smaller than the model's receptive field "
+            f"({min_size}x{min_size} LR pixels): pass a larger image"
+        )
+    ycbcr = rgb_to_ycbcr(img)
+    y_in = (ycbcr[..., 0] / 255.0).astype(np.float32)[None, :, :, None]
+    y_out = np.asarray(_as_predict_fn(model_or_fn)(y_in), dtype=np.float64)
+    h, w = img.shape[:2]
+    if y_out.ndim != 4 or y_out.shape[0] != 1 or y_out.shape[3] != 1:
+        raise ValueError(f"the model returned shape {y_out.shape}; expected (1, scale*{h}, scale*{w}, 1)")
+    scale = y_out.shape[1] // h
+    if scale < 1 or y_out.shape[1] != scale * h or y_out.shape[2] != scale * w:
+        raise ValueError(f"the model returned {y_out.shape[1:3]} for a {h}x{w} input: not an integer enlargement")
+    y_sr = np.clip(y_out[0, :, :, 0] * 255.0, 0.0, 255.0)
+    if grey:
+        # Grey in, grey out: R = G = B, so Y maps back to the grey level directly.
+        return to_uint8((y_sr - 16.0) / 219.0)
+    cb = bicubic_upscale_channel(ycbcr[..., 1], scale)
+    cr = bicubic_upscale_channel(ycbcr[..., 2], scale)
+    return to_uint8(ycbcr_to_rgb(np.stack([y_sr, cb, cr], axis=-1)))
+
+
+# ----------------------------------------------------------------------------- evaluation
+def _degraded(images: list[tuple[str, np.ndarray]], scale: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """Return (name, cropped HR, LR) for every image, with the kit's one degradation."""
+    if not images:
+        raise ValueError("images is empty: pass a list of (name, image), e.g. load_sr_images('test')")
+    return [(name, *sr_pair(img, scale)) for name, img in images]
+
+
+def _evaluate_pairs(predict_fn: Any, triples, scale: int):
+    """Return the per-image PSNR/SSIM table (plus a "mean" row) of prepared (name, HR, LR) triples."""
+    import pandas as pd
+
+    rows = []
+    for name, hr, lr in triples:
+        sr = upscale(predict_fn, lr, min_size=1)
+        rows.append({"name": name, "psnr": psnr_y(hr, sr, scale), "ssim": ssim_y(hr, sr, scale)})
+    table = pd.DataFrame(rows)
+    mean = {"name": "mean", "psnr": table["psnr"].mean(), "ssim": table["ssim"].mean()}
+    return pd.concat([table, pd.DataFrame([mean])], ignore_index=True)
+
+
+def evaluate_sr(predict_fn: Any, images: list[tuple[str, np.ndarray]], scale: int):
+    """Return a DataFrame (name, psnr, ssim), one row per image plus "mean", for a model or predict function.
+
+    ``predict_fn(y_lr)`` maps float32 (1, h, w, 1) Y/255 of the bicubic-downscaled image to
+    (1, scale*h, scale*w, 1); the metrics are taken on the Y of the RGB reconstruction (see ``upscale``).
+    """
+    return _evaluate_pairs(predict_fn, _degraded(images, _check_scale(scale)), scale)
+
+
+def evaluate_bicubic(images: list[tuple[str, np.ndarray]], scale: int):
+    """Return the same table as :func:`evaluate_sr` for plain bicubic upscaling (the baseline)."""
+    return evaluate_sr(bicubic_predict_fn(scale), images, scale)
+
+
+def seconds_per_megapixel(model_or_fn: Any, lr_size: int = 200, repeats: int = 3) -> float:
+    """Return the median CPU wall seconds to super-resolve one output megapixel (Y channel through the model)."""
+    fn = _as_predict_fn(model_or_fn)
+    x = np.random.default_rng(0).random((1, lr_size, lr_size, 1), dtype=np.float32)
+    out = np.asarray(fn(x))  # warm-up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        np.asarray(fn(x))
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times)) / (out.shape[1] * out.shape[2] / 1e6)
+
+
+# ----------------------------------------------------------------------------- training
+def _cosine_lr(step: int, total: int, lr: float, warmup: int, final_fraction: float) -> float:
+    """Return the learning rate at ``step``: linear warm-up, then cosine decay to ``final_fraction * lr``."""
+    if step < warmup:
+        return lr * (step + 1) / warmup
+    t = min(1.0, (step - warmup) / max(1, total - warmup))
+    return lr * (final_fraction + (1 - final_fraction) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def train_fsrcnn(
+    model: Any,
+    train_images: list[tuple[str, np.ndarray]],
+    val_images: list[tuple[str, np.ndarray]],
+    scale: int,
+    epochs: int,
+    steps_per_epoch: int,
+    lr: float = 1e-3,
+    deconv_lr_multiplier: float = 1.0,
+    patience: Optional[int] = None,
+    batch_size: int = 32,
+    patch_lr: int = 24,
+    seed: int = 42,
+    max_seconds: Optional[float] = None,
+    verbose: bool = True,
+):
+    """Train with Adam (MSE, cosine schedule) and early stopping on validation Y-PSNR; return (history, seconds).
+
+    The best weights (highest validation PSNR) are restored at the end. ``deconv_lr_multiplier``
+    scales the deconvolution's learning rate (the paper uses a 10x smaller one). ``max_seconds``
+    stops after the epoch that exceeds a wall-clock budget. ``history`` is a DataFrame with one row
+    per epoch: epoch, loss, val_psnr, lr, seconds.
+    """
+    import keras
+    import pandas as pd
+    import tensorflow as tf
+
+    scale = _check_scale(scale)
+    if fsrcnn_scale(model) != scale:
+        raise ValueError(f"the model upscales x{fsrcnn_scale(model)} but scale={scale}")
+    if epochs < 1 or steps_per_epoch < 1:
+        raise ValueError(f"epochs and steps_per_epoch must be positive, got {epochs} and {steps_per_epoch}")
+    if deconv_lr_multiplier < 0:
+        raise ValueError(f"deconv_lr_multiplier must be >= 0, got {deconv_lr_multiplier}")
+
+    sampler = PatchSampler(train_images, scale, patch_lr=patch_lr, augment=True, seed=seed)
+    val = _degraded(val_images, scale)
+    deconv_vars = model.get_layer(DECONV_NAME).trainable_weights
+    deconv_ids = {id(v) for v in deconv_vars}
+    body_vars = [v for v in model.trainable_weights if id(v) not in deconv_ids]
+    schedule_lr = keras.Variable(lr, trainable=False, name="schedule_lr")
+    opt_body = keras.optimizers.Adam(learning_rate=lambda: schedule_lr.value)
+    opt_deconv = keras.optimizers.Adam(learning_rate=lambda: schedule_lr.value * deconv_lr_multiplier)
+    opt_body.build(body_vars)
+    opt_deconv.build(deconv_vars)
+
+    @tf.function(reduce_retracing=True)
+    def train_step(x, y):
+        with tf.GradientTape() as tape:
+            pred = model(x, training=True)
+            loss = tf.reduce_mean(tf.square(pred - y))
+        grads = tape.gradient(loss, body_vars + deconv_vars)
+        opt_body.apply(grads[: len(body_vars)], body_vars)
+        opt_deconv.apply(grads[len(body_vars) :], deconv_vars)
+        return loss
+
+    total = epochs * steps_per_epoch
+    warmup = min(200, total // 20)
+    rows, best_psnr, best_weights, since_best = [], -math.inf, None, 0
+    start = time.perf_counter()
+    for epoch in range(1, epochs + 1):
+        losses = []
+        for step in range((epoch - 1) * steps_per_epoch, epoch * steps_per_epoch):
+            schedule_lr.assign(_cosine_lr(step, total, lr, warmup, final_fraction=0.01))
+            x, y = sampler.sample(batch_size)
+            losses.append(float(train_step(tf.constant(x), tf.constant(y))))
+        val_psnr = float(_evaluate_pairs(model, val, scale)["psnr"].iloc[-1])
+        elapsed = time.perf_counter() - start
+        rows.append({"epoch": epoch, "loss": float(np.mean(losses)), "val_psnr": val_psnr,
+                     "lr": float(schedule_lr.numpy()), "seconds": elapsed})
+        improved = val_psnr > best_psnr
+        if improved:
+            best_psnr, best_weights, since_best = val_psnr, model.get_weights(), 0
+        else:
+            since_best += 1
+        if verbose:
+            print(f"epoch {epoch:3d}/{epochs}  loss {rows[-1]['loss']:.2e}  val PSNR {val_psnr:6.3f} dB"
+                  f"{' *' if improved else '  '}  lr {rows[-1]['lr']:.1e}  {elapsed:6.0f} s", flush=True)
+        if patience is not None and since_best > patience:
+            if verbose:
+                print(f"early stop: no better validation PSNR for {patience} epochs")
+            break
+        if max_seconds is not None and elapsed > max_seconds:
+            if verbose:
+                print(f"stop: the {max_seconds:.0f} s training budget is used up")
+            break
+    if best_weights is not None:
+        model.set_weights(best_weights)
+    return pd.DataFrame(rows), time.perf_counter() - start
+
+
+def transfer_fsrcnn(source: Any, scale: int):
+    """Return a new FSRCNN for ``scale`` sharing all layers' weights with ``source`` except the deconvolution.
+
+    As in the paper: the convolution layers are shared between scales; only the deconvolution is
+    trained anew (then everything is fine-tuned).
+    """
+    cfg = fsrcnn_config(source)
+    cfg["scale"] = _check_scale(scale)
+    target = build_fsrcnn(**cfg)
+    for layer in source.layers:
+        if layer.name != DECONV_NAME and layer.weights:
+            target.get_layer(layer.name).set_weights(layer.get_weights())
+    return target
+
+
+# ----------------------------------------------------------------------------- saving
+def sr_model_path(name: str) -> Path:
+    """Return where the model ``name`` is kept: ``artifacts/<mode>/models/<name>.keras``."""
+    if not name or "/" in name or "\\" in name or name.endswith(".keras"):
+        raise ValueError(f"name must be a bare model name like 'fsrcnn_x3', got {name!r}")
+    return config.artifacts_dir("models") / f"{name}.keras"
+
+
+def save_sr_model(model: Any, name: str) -> Path:
+    """Save ``model`` as ``artifacts/<mode>/models/<name>.keras``; return the path."""
+    path = sr_model_path(name)
+    model.save(path)
+    return path
+
+
+def load_sr_model(name: str):
+    """Return the saved Keras 3 model ``name`` (e.g. "fsrcnn_x3"), or None if it has not been trained yet."""
+    import keras
+
+    path = sr_model_path(name)
+    return keras.models.load_model(path, compile=False) if path.exists() else None

@@ -1,0 +1,149 @@
+"""Super-resolution data: offline image splits, user folders, bicubic degradation and aligned patches."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from helpers import sr_data
+
+
+def test_builtin_splits_are_disjoint_rgb_uint8_with_colour_photos_in_test():
+    splits = {s: sr_data.load_sr_images(s) for s in ("train", "val", "test")}
+    names = [n for imgs in splits.values() for n, _ in imgs]
+    assert len(names) == len(set(names)) == 14
+    for imgs in splits.values():
+        for name, img in imgs:
+            assert img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3, name
+    colour = [n for n, img in splits["test"] if np.ptp(img.astype(int)[..., 0] - img[..., 1]) > 0]
+    assert len(colour) >= 3
+
+
+def test_unknown_split_is_rejected():
+    with pytest.raises(ValueError, match="split must be one of"):
+        sr_data.load_sr_images("training")
+
+
+def test_folder_images_split_deterministically_by_name(tmp_path):
+    for i in range(10):
+        Image.fromarray(np.full((16, 16, 3), i * 20, np.uint8)).save(tmp_path / f"img{i:02d}.png")
+    (tmp_path / "notes.txt").write_text("not an image")
+    splits = {s: [n for n, _ in sr_data.load_sr_images(s, folder=tmp_path)] for s in ("train", "val", "test")}
+    assert sorted(sum(splits.values(), [])) == [f"img{i:02d}" for i in range(10)]
+    assert len(splits["train"]) == 7 and len(splits["val"]) == 1 and len(splits["test"]) == 2
+    assert splits == {s: [n for n, _ in sr_data.load_sr_images(s, folder=tmp_path)] for s in splits}
+    name, img = sr_data.load_sr_images("test", folder=tmp_path)[0]
+    assert img.shape == (16, 16, 3) and img.dtype == np.uint8
+
+
+def test_empty_or_missing_folder_gives_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="holds no images"):
+        sr_data.load_sr_images("train", folder=tmp_path)
+    with pytest.raises(FileNotFoundError, match="not a directory"):
+        sr_data.load_sr_images("train", folder=tmp_path / "missing")
+
+
+def test_modcrop_crops_to_a_multiple_of_scale():
+    assert sr_data.modcrop(np.zeros((31, 29, 3)), 3).shape == (30, 27, 3)
+    with pytest.raises(ValueError, match="scale must be an integer >= 2"):
+        sr_data.modcrop(np.zeros((31, 29)), 1)
+
+
+def test_bicubic_downscale_keeps_constants_and_reproduces_a_linear_ramp():
+    const = np.full((30, 33, 3), 77, np.uint8)
+    lr = sr_data.bicubic_downscale(const, 3)
+    assert lr.shape == (10, 11, 3) and np.all(lr == 77)
+    # HR ramp value 3*j + 10; LR pixel k is centred on HR column 3k + 1 -> 9k + 13 (cubic keeps lines).
+    ramp = np.repeat((3 * np.arange(60) + 10).astype(np.uint8)[None, :, None], 3, axis=2).repeat(12, axis=0)
+    lr = sr_data.bicubic_downscale(ramp, 3)
+    np.testing.assert_array_equal(lr[2, 2:-2, 0], 9 * np.arange(2, 18) + 13)
+
+
+def test_bicubic_downscale_is_anti_aliased():
+    # Alternating 0/255 columns: plain subsampling keeps full contrast, anti-aliasing averages it away.
+    stripes = np.zeros((36, 36, 3), np.uint8)
+    stripes[:, ::2] = 255
+    lr = sr_data.bicubic_downscale(stripes, 3).astype(float)
+    assert np.ptp(lr[2:-2, 2:-2]) < 40 and abs(lr.mean() - 127.5) < 10
+    assert np.ptp(stripes[:, ::3].astype(float)) == 255
+
+
+def test_bicubic_upscale_channel_enlarges_float_channels_without_rounding():
+    ch = np.linspace(0.1, 0.9, 20, dtype=np.float32).reshape(4, 5)
+    up = sr_data.bicubic_upscale_channel(ch, 3)
+    assert up.shape == (12, 15) and up.dtype == np.float32
+    assert not np.allclose(up, np.round(up))
+
+
+def test_sr_pair_crops_hr_and_returns_matching_lr():
+    hr, lr = sr_data.sr_pair(np.zeros((31, 29), np.uint8), 3)
+    assert hr.shape == (30, 27, 3) and lr.shape == (10, 9, 3)
+
+
+def smooth_image(h=90, w=120, seed=0):
+    from scipy.ndimage import gaussian_filter
+
+    noise = np.random.default_rng(seed).random((h, w))
+    field = gaussian_filter(noise, 6)
+    field = (field - field.min()) / np.ptp(field)
+    return ("smooth", np.repeat((field * 255).astype(np.uint8)[..., None], 3, axis=2))
+
+
+def test_patches_are_aligned_crops_at_the_same_place():
+    sampler = sr_data.PatchSampler([smooth_image()], scale=3, patch_lr=8, augment=False, seed=1)
+    lr_full, hr_full = sampler.pairs[0]
+    lr, hr = sampler.sample(5)
+    assert lr.shape == (5, 8, 8, 1) and hr.shape == (5, 24, 24, 1)
+    for k in range(5):
+        hits = [(t, l) for t in range(lr_full.shape[0] - 7) for l in range(lr_full.shape[1] - 7)
+                if np.array_equal(lr_full[t : t + 8, l : l + 8], lr[k, ..., 0])]
+        assert hits, "LR patch is not a crop of the LR image"
+        t, l = hits[0]
+        np.testing.assert_array_equal(hr[k, ..., 0], hr_full[3 * t : 3 * t + 24, 3 * l : 3 * l + 24])
+
+
+def test_augmented_patches_flip_and_rotate_lr_and_hr_together():
+    sampler = sr_data.PatchSampler([smooth_image()], scale=3, patch_lr=10, augment=True, seed=3)
+    lr, hr = sampler.sample(32)
+    pooled = hr[..., 0].reshape(32, 10, 3, 10, 3).mean(axis=(2, 4))
+    for k in range(32):
+        corr = np.corrcoef(lr[k, ..., 0].ravel(), pooled[k].ravel())[0, 1]
+        assert corr > 0.95, k
+    assert lr.min() >= 0.0 and hr.max() <= 1.0
+
+
+def test_downscale_augmentation_adds_shrunk_copies():
+    plain = sr_data.PatchSampler([smooth_image()], 3, 8, augment=False)
+    augmented = sr_data.PatchSampler([smooth_image()], 3, 8, augment=True, downscale_factors=(1.0, 0.6))
+    assert len(plain.pairs) == 1 and len(augmented.pairs) == 2
+    assert augmented.pairs[1][1].shape == (54, 72)
+
+
+def test_make_sr_dataset_yields_batches_of_aligned_patch_shapes():
+    ds = sr_data.make_sr_dataset([smooth_image()], scale=2, patch_lr=12, batch_size=4, seed=0)
+    x, y = next(iter(ds))
+    assert x.shape == (4, 12, 12, 1) and y.shape == (4, 24, 24, 1)
+    assert x.dtype.name == "float32" and float(x.numpy().max()) <= 1.0
+
+
+def test_sampler_rejects_patches_larger_than_every_image():
+    with pytest.raises(ValueError, match="smaller patch_lr"):
+        sr_data.PatchSampler([smooth_image(30, 30)], 3, patch_lr=20, augment=False)
+    with pytest.raises(ValueError, match="images is empty"):
+        sr_data.PatchSampler([], 3)
+
+
+def test_representative_patches_come_from_training_images_reproducibly():
+    a = sr_data.representative_lr_patches(n=20, scale=3, patch=16, seed=5)
+    b = sr_data.representative_lr_patches(n=20, scale=3, patch=16, seed=5)
+    c = sr_data.representative_lr_patches(n=20, scale=3, patch=16, seed=6)
+    assert a.shape == (20, 16, 16, 1) and a.dtype == np.float32
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    # BT.601 studio-swing Y / 255 lies in [16/255, 235/255].
+    assert a.min() >= 16 / 255 - 1e-6 and a.max() <= 235 / 255 + 1e-6
+
+
+def test_as_uint8_image_accepts_unit_floats_and_rejects_other_dtypes():
+    np.testing.assert_array_equal(sr_data.as_uint8_image(np.array([[0.0, 1.0]])), [[0, 255]])
+    with pytest.raises(ValueError, match="dtype int32"):
+        sr_data.as_uint8_image(np.zeros((4, 4), np.int32))
