@@ -13,6 +13,8 @@ from typing import Optional
 import keras
 import numpy as np
 
+from helpers.evaluation import per_class_accuracy
+
 KEY_PREFIX = "val_accuracy_class_"
 
 
@@ -31,14 +33,6 @@ def _as_class_indices(y: np.ndarray, name: str) -> np.ndarray:
     if y.ndim != 1:
         raise ValueError(f"{name} must be integer labels (N,) or one-hot rows (N, C); got shape {y.shape}")
     return y.astype(np.int64)
-
-
-def _accuracy_per_class(true_idx: np.ndarray, pred_idx: np.ndarray, num_classes: int) -> np.ndarray:
-    """Return the share of correct predictions among the samples of each class (NaN where a class has none)."""
-    support = np.bincount(true_idx, minlength=num_classes)[:num_classes]
-    correct = np.bincount(true_idx[true_idx == pred_idx], minlength=num_classes)[:num_classes]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(support > 0, correct / np.maximum(support, 1), np.nan)
 
 
 class PerClassAccuracy(keras.callbacks.Callback):
@@ -103,7 +97,7 @@ class PerClassAccuracy(keras.callbacks.Callback):
         true_idx, pred_idx = self._true_and_predicted()
         if true_idx.size and (true_idx.min() < 0 or true_idx.max() >= num_classes):
             raise ValueError(f"validation labels must lie in 0..{num_classes - 1} (the model has {num_classes} outputs)")
-        return _accuracy_per_class(true_idx, pred_idx, num_classes)
+        return per_class_accuracy(true_idx, pred_idx, num_classes)
 
     def on_epoch_end(self, epoch: int, logs: Optional[dict] = None) -> None:
         if logs is None or (epoch + 1) % self.every:
