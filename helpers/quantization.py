@@ -281,13 +281,19 @@ def weight_tensors(model: ModelSource) -> list[dict[str, Any]]:
     return details
 
 
-def read_weight_tensor(model: ModelSource, name_contains: str) -> dict[str, Any]:
-    """Return the first weight tensor whose name contains ``name_contains``: its values plus the fields of :func:`weight_tensors`."""
+def read_weight_tensor(model: ModelSource, name_contains: str, ndim: Optional[int] = None) -> dict[str, Any]:
+    """Return the first weight tensor whose name contains ``name_contains`` (and has ``ndim`` axes): its values plus the fields of :func:`weight_tensors`."""
     data = _as_bytes(model)
-    candidates = [t for t in weight_tensors(data) if name_contains in t["name"]]
+    candidates = [
+        t for t in weight_tensors(data) if name_contains in t["name"] and (ndim is None or len(t["shape"]) == ndim)
+    ]
     if not candidates:
         names = [t["name"] for t in weight_tensors(data)]
-        raise KeyError(f"no weight tensor name contains {name_contains!r}; the model's weight tensors are {names}")
+        raise KeyError(
+            f"no weight tensor name contains {name_contains!r}"
+            + (f" with {ndim} axes" if ndim is not None else "")
+            + f"; the model's weight tensors are {names}"
+        )
     chosen = dict(candidates[0])
     interpreter = _interpreter(data, num_threads=1)
     chosen["values"] = np.array(interpreter.get_tensor(chosen["index"]))

@@ -171,7 +171,7 @@ def test_tf_keras_models_convert_too():
 
 
 def test_read_weight_tensor_gives_per_channel_int8_kernel(classifier, variants):
-    t = q.read_weight_tensor(variants["int8"], "conv")
+    t = q.read_weight_tensor(variants["int8"], "conv", ndim=4)
     assert t["values"].dtype == np.int8 and t["shape"] == (4, 3, 3, 1)  # TFLite keeps kernels as (out, h, w, in)
     kernel = classifier.get_layer("conv").get_weights()[0]  # Keras: (h, w, in, out)
     float_kernel = np.transpose(kernel, (3, 0, 1, 2))
@@ -180,6 +180,8 @@ def test_read_weight_tensor_gives_per_channel_int8_kernel(classifier, variants):
     assert np.all(np.abs(dequantized - float_kernel) <= t["scales"][:, None, None, None] / 2 + 1e-7)
     with pytest.raises(KeyError, match="no weight tensor name contains"):
         q.read_weight_tensor(variants["int8"], "no_such_layer")
+    with pytest.raises(KeyError, match="with 3 axes"):
+        q.read_weight_tensor(variants["int8"], "conv", ndim=3)
 
 
 def test_save_and_load_from_path(variants, tmp_path):
