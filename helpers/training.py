@@ -25,7 +25,11 @@ OPTIMIZERS = ("adam", "sgd")
 
 @dataclasses.dataclass(frozen=True)
 class Recipe:
-    """Full-mode hyper-parameters of one model, and the epochs used in quick mode."""
+    """Full-mode hyper-parameters of one model, and the epochs (and batch size) used in quick mode.
+
+    A quick-mode run sees a few thousand images; ``quick_batch_size`` lets it still take a few hundred
+    steps, which batch normalization's running statistics need before the model is usable.
+    """
 
     epochs: int
     batch_size: int = 128
@@ -36,6 +40,7 @@ class Recipe:
     label_smoothing: float = 0.0
     weight_decay: float = 0.0
     quick_epochs: int = 1
+    quick_batch_size: Optional[int] = None
 
 
 RECIPES: dict[str, Recipe] = {
@@ -46,7 +51,7 @@ RECIPES: dict[str, Recipe] = {
     "tiny_cnn": Recipe(epochs=12, batch_size=128, learning_rate=1e-2, schedule="onecycle", augment=True, quick_epochs=1),
     "lenet5": Recipe(epochs=15, batch_size=128, learning_rate=1e-3, schedule="cosine", quick_epochs=1),
     "five_layer_cnn": Recipe(epochs=10, batch_size=128, learning_rate=1e-3, schedule="cosine", quick_epochs=1),
-    "resnet": Recipe(epochs=15, batch_size=128, learning_rate=2e-3, schedule="onecycle", augment=True, quick_epochs=1),
+    "resnet": Recipe(epochs=15, batch_size=128, learning_rate=2e-3, schedule="onecycle", augment=True, quick_epochs=2, quick_batch_size=32),
 }
 
 
@@ -55,8 +60,9 @@ def recipe(name: str) -> dict[str, Any]:
     if name not in RECIPES:
         raise KeyError(f"no recipe for {name!r}; recipes exist for {', '.join(RECIPES)}")
     settings = dataclasses.asdict(RECIPES[name])
-    quick_epochs = settings.pop("quick_epochs")
+    quick_epochs, quick_batch_size = settings.pop("quick_epochs"), settings.pop("quick_batch_size")
     settings["epochs"] = config.pick(settings["epochs"], quick_epochs)
+    settings["batch_size"] = config.pick(settings["batch_size"], quick_batch_size or settings["batch_size"])
     return settings
 
 

@@ -25,7 +25,12 @@ def test_recipes_exist_for_every_classifier_and_quick_mode_shortens_them(monkeyp
     quick = training.recipe("resnet")
     assert full["epochs"] == training.RECIPES["resnet"].epochs
     assert quick["epochs"] == training.RECIPES["resnet"].quick_epochs < full["epochs"]
-    assert {k: v for k, v in full.items() if k != "epochs"} == {k: v for k, v in quick.items() if k != "epochs"}
+    assert full["batch_size"] == training.RECIPES["resnet"].batch_size
+    assert quick["batch_size"] == training.RECIPES["resnet"].quick_batch_size
+    same = ("learning_rate", "schedule", "optimizer", "augment", "label_smoothing", "weight_decay")
+    assert {k: full[k] for k in same} == {k: quick[k] for k in same}
+    monkeypatch.setenv("KIT_MODE", "quick")
+    assert training.recipe("lenet5")["batch_size"] == training.RECIPES["lenet5"].batch_size  # no quick override
     with pytest.raises(KeyError, match="no recipe"):
         training.recipe("vgg16")
 
