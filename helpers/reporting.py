@@ -8,6 +8,7 @@ import math
 import os
 import platform
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Mapping
@@ -15,6 +16,7 @@ from typing import Any, Mapping
 from helpers import config
 
 METRICS_SUBDIR = "metrics"
+_STARTED = time.time()  # a notebook imports this module in its third cell: its elapsed time starts here
 FIGURES_SUBDIR = "figures"
 
 
@@ -119,6 +121,7 @@ def record_results(notebook: str, metrics: Mapping[str, Any], headline: list[str
         "notebook": notebook,
         "mode": config.run_mode(),
         "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "elapsed_s": round(time.time() - _STARTED, 1),
         "metrics": _jsonable(dict(metrics)),
         "headline": list(headline) if headline is not None else None,
     }
@@ -164,6 +167,8 @@ def write_summary(
     """Write ``summary.md``: one row per notebook with its headline metrics, run mode and wall time."""
     failures = dict(failures or {})
     by_name = {r["notebook"]: r for r in records}
+    # A notebook executed outside the runner still reports its own elapsed time.
+    wall_times = {**{n: r["elapsed_s"] for n, r in by_name.items() if "elapsed_s" in r}, **dict(wall_times)}
     names = sorted(set(wall_times) | set(by_name) | set(failures))
     lines = [
         "# Results summary",

@@ -74,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mode", choices=config.VALID_MODES, default=None, help="default: $KIT_MODE or full")
     parser.add_argument("--only", nargs="*", help="notebook numbers or name prefixes, e.g. 00 03")
+    parser.add_argument("--summary-only", action="store_true",
+                        help="execute nothing; rebuild summary.md from the results files the notebooks wrote")
     parser.add_argument("--timeout", type=int, default=None, help="seconds per cell (default: none)")
     parser.add_argument("--notebooks-dir", type=Path, default=REPO_ROOT / "notebooks")
     parser.add_argument("--reports-dir", type=Path, default=None,
@@ -87,8 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     reports = args.reports_dir or config.reports_dir()
     reports.mkdir(parents=True, exist_ok=True)
     out_dir = args.output_dir or (None if mode == "full" else reports / "executed")
-    notebooks = select_notebooks(args.notebooks_dir, args.only)
-    if not notebooks:
+    notebooks = [] if args.summary_only else select_notebooks(args.notebooks_dir, args.only)
+    if not notebooks and not args.summary_only:
         raise SystemExit(f"no numbered notebooks (NN_name.ipynb) in {args.notebooks_dir}")
 
     wall_times: dict[str, float] = {}

@@ -23,6 +23,7 @@ def test_record_results_writes_mode_and_plain_json(quick_reports):
     assert record["mode"] == "quick" and record["notebook"] == "01_demo"
     assert record["metrics"] == {"test_accuracy": 0.75, "params": 12}
     assert record["headline"] == ["test_accuracy"]
+    assert 0 <= record["elapsed_s"] < 3600
 
 
 def test_record_results_rejects_bad_names_and_missing_headline_keys(quick_reports):
@@ -46,3 +47,9 @@ def test_summary_lists_every_notebook_with_status_and_wall_time(tmp_path):
     assert "| 02_c | ran, recorded no results | 5 | - |" in text
     assert "| 03_d | FAILED: CellExecutionError in cell 4 | - | - |" in text
     assert "Total wall time: 20 s" in text
+
+
+def test_summary_falls_back_to_the_elapsed_time_a_notebook_recorded(tmp_path):
+    records = [{"notebook": "07_x", "mode": "full", "metrics": {"gain_db": 2.6}, "headline": None, "elapsed_s": 1234.0}]
+    text = reporting.write_summary(records, {}, "full", tmp_path / "s.md").read_text()
+    assert "| 07_x | ok | 1234 | gain_db = 2.6 |" in text
