@@ -43,6 +43,10 @@ class Recipe:
     quick_batch_size: Optional[int] = None
 
 
+# Measured on the 2-core CPU of the kit's test machine (busy with other jobs, so times are upper
+# bounds), seed 42, test accuracy on the 10,000 test images:
+#   mlp_baseline 96.29% (62 s) | mlp_tuned 98.37% (270 s) | tiny_cnn 99.43% (520 s) | resnet 99.57% (1,474 s).
+# small_cnn, lenet5 and five_layer_cnn are measured in notebook 02.
 RECIPES: dict[str, Recipe] = {
     # The course report's setting: plain SGD, constant rate, 30 epochs (about 96% test).
     "mlp_baseline": Recipe(epochs=30, batch_size=128, learning_rate=0.01, schedule="constant", optimizer="sgd", quick_epochs=2),
