@@ -253,11 +253,20 @@ def macs_per_output_pixel(model: Any, input_shape: Sequence[int]) -> float:
 # --------------------------------------------------------------------------- size and speed
 
 
-def model_size_bytes(model: Any) -> int:
-    """Return the size in bytes of the model saved as a ``.keras`` file (written to a temporary folder)."""
+def model_size_bytes(model: Any, include_optimizer: bool = False) -> int:
+    """Return the size in bytes of the model saved as a ``.keras`` file (written to a temporary folder).
+
+    By default the optimizer state is left out (a trained Adam model would otherwise store two extra
+    values per weight), so the figure is what inference needs: architecture plus weights.
+    """
+    keras = _keras()
+    to_save = model
+    if not include_optimizer and getattr(model, "optimizer", None) is not None and isinstance(model, keras.Model):
+        to_save = type(model).from_config(model.get_config())  # uncompiled copy: no optimizer variables
+        to_save.set_weights(model.get_weights())
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.keras"
-        model.save(path)
+        to_save.save(path)
         return path.stat().st_size
 
 

@@ -136,6 +136,17 @@ def test_model_size_grows_with_parameters():
     assert big_bytes > 500 * 501 * 4  # float32 weights are stored in full
 
 
+def test_model_size_leaves_out_optimizer_state_by_default():
+    model = one_layer(keras.layers.Dense(200), (200,))
+    bare = complexity.model_size_bytes(model)
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(np.zeros((4, 200), np.float32), np.zeros((4, 200), np.float32), verbose=0)
+    with_adam = complexity.model_size_bytes(model, include_optimizer=True)
+    assert with_adam > bare + 2 * 200 * 201 * 4  # Adam keeps two moments per weight
+    assert abs(complexity.model_size_bytes(model) - bare) < 2048
+    assert model.optimizer is not None  # the model itself is untouched
+
+
 def test_measure_latency_keys_and_consistency():
     model = one_layer(keras.layers.Dense(3), (8,))
     result = complexity.measure_latency(model, batch_sizes=(1, 4), repeats=3, warmup=1)
