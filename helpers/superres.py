@@ -24,6 +24,8 @@ from helpers.sr_data import (  # noqa: F401  (re-exported)
     DOWNSCALE_FACTORS,
     SR_SPLITS,
     PatchSampler,
+    crop_center,
+    training_pairs,
     as_uint8_image,
     bicubic_downscale,
     bicubic_resize,
@@ -105,6 +107,57 @@ def build_fsrcnn(
     tag = f"fsrcnn_{d}_{s}_{m}_x{scale}" + ("_relu" if activation == "relu" else "")
     tag += ("_separable" if separable else "") + ("_bn" if batch_norm else "")
     return K.Model(inputs, outputs, name=tag)
+
+
+def cubic_kernel_1d(scale: int, taps: int = 9, a: float = -0.5) -> np.ndarray:
+    """Return the 1-D bicubic (Keys, a = -0.5) upsampling kernel of a ``taps``-wide stride-``scale`` transposed conv.
+
+    Tap ``k`` of ``Conv2DTranspose(padding="same")`` links LR pixel ``i`` to HR pixel
+    ``scale*i + k - pad`` with ``pad = (taps - scale) // 2``; its weight is the cubic at the distance
+    between the two pixel centres in LR units. Each output phase is renormalised to sum to 1 (the
+    kernel is cut at ``taps``), so a constant image stays constant.
+    """
+    dist = np.abs(deconv_tap_offsets(scale, taps))
+    w = np.where(dist <= 1, (a + 2) * dist**3 - (a + 3) * dist**2 + 1,
+                 np.where(dist < 2, a * dist**3 - 5 * a * dist**2 + 8 * a * dist - 4 * a, 0.0))
+    for phase in range(scale):
+        w[phase::scale] /= w[phase::scale].sum()
+    return w
+
+
+def init_as_bicubic(model: Any):
+    """Set channel 0 of every layer to pass the input through and the deconvolution to bicubic; return ``model``.
+
+    The freshly built network then starts as (nearly) bicubic interpolation instead of a blank
+    output, and training learns the correction on top: same architecture, much faster start. The
+    other channels keep their random initialisation. Not for ``batch_norm`` models (BN would rescale
+    the pass-through channel).
+    """
+    if any(type(layer).__name__ == "BatchNormalization" for layer in model.layers):
+        raise ValueError("init_as_bicubic does not apply to batch_norm models: train them from their random init")
+    scale = fsrcnn_scale(model)
+    for layer in model.layers:
+        kind, weights = type(layer).__name__, layer.get_weights()
+        if kind == "Conv2D":
+            kernel = weights[0]
+            kernel[..., 0] = 0.0
+            kernel[kernel.shape[0] // 2, kernel.shape[1] // 2, 0, 0] = 1.0
+        elif kind == "SeparableConv2D":
+            depthwise, pointwise = weights[0], weights[1]
+            depthwise[..., 0, :] = 0.0
+            depthwise[depthwise.shape[0] // 2, depthwise.shape[1] // 2, 0, :] = 1.0
+            pointwise[..., 0] = 0.0
+            pointwise[0, 0, 0, 0] = 1.0
+        elif kind == "Conv2DTranspose":
+            kernel = weights[0]  # (kh, kw, filters, in_channels)
+            w = cubic_kernel_1d(scale, kernel.shape[0])
+            kernel[:, :, 0, 0] = np.outer(w, w)
+        else:
+            continue
+        if layer.use_bias:
+            weights[-1][0] = 0.0
+        layer.set_weights(weights)
+    return model
 
 
 def _weight_name(weight: Any) -> str:
@@ -280,11 +333,11 @@ def seconds_per_megapixel(model_or_fn: Any, lr_size: int = 200, repeats: int = 3
 
 
 # ----------------------------------------------------------------------------- training
-def _cosine_lr(step: int, total: int, lr: float, warmup: int, final_fraction: float) -> float:
-    """Return the learning rate at ``step``: linear warm-up, then cosine decay to ``final_fraction * lr``."""
-    if step < warmup:
-        return lr * (step + 1) / warmup
-    t = min(1.0, (step - warmup) / max(1, total - warmup))
+def _cosine_lr(progress: float, lr: float, warmup: float, final_fraction: float) -> float:
+    """Return the learning rate at ``progress`` (0..1 of the budget): linear warm-up, then cosine decay."""
+    if progress < warmup:
+        return lr * max(progress / warmup, 0.01)
+    t = min(1.0, (progress - warmup) / max(1e-9, 1.0 - warmup))
     return lr * (final_fraction + (1 - final_fraction) * 0.5 * (1 + math.cos(math.pi * t)))
 
 
@@ -306,10 +359,13 @@ def train_fsrcnn(
 ):
     """Train with Adam (MSE, cosine schedule) and early stopping on validation Y-PSNR; return (history, seconds).
 
-    The best weights (highest validation PSNR) are restored at the end. ``deconv_lr_multiplier``
-    scales the deconvolution's learning rate (the paper uses a 10x smaller one). ``max_seconds``
-    stops after the epoch that exceeds a wall-clock budget. ``history`` is a DataFrame with one row
-    per epoch: epoch, loss, val_psnr, lr, seconds.
+    The budget is ``epochs * steps_per_epoch`` steps or ``max_seconds`` of wall time, whichever runs
+    out first; the learning rate warms up, then follows a cosine over that budget (so a slow,
+    shared CPU still ends with a low learning rate). The validation PSNR is measured after every
+    epoch; the best weights are restored at the end and training stops early after ``patience``
+    epochs without improvement. ``deconv_lr_multiplier`` scales the deconvolution's learning rate
+    (the paper uses a 10x smaller one). ``history`` is a DataFrame with one row per epoch:
+    epoch, steps, loss, val_psnr, lr, seconds.
     """
     import keras
     import pandas as pd
@@ -322,75 +378,111 @@ def train_fsrcnn(
         raise ValueError(f"epochs and steps_per_epoch must be positive, got {epochs} and {steps_per_epoch}")
     if deconv_lr_multiplier < 0:
         raise ValueError(f"deconv_lr_multiplier must be >= 0, got {deconv_lr_multiplier}")
+    if max_seconds is not None and max_seconds <= 0:
+        raise ValueError(f"max_seconds must be positive (or None for no time limit), got {max_seconds}")
 
-    sampler = PatchSampler(train_images, scale, patch_lr=patch_lr, augment=True, seed=seed)
+    sampler = PatchSampler([], scale, patch_lr=patch_lr, seed=seed,
+                           pairs=training_pairs(train_images, scale))
     val = _degraded(val_images, scale)
     deconv_vars = model.get_layer(DECONV_NAME).trainable_weights
     deconv_ids = {id(v) for v in deconv_vars}
     body_vars = [v for v in model.trainable_weights if id(v) not in deconv_ids]
-    schedule_lr = keras.Variable(lr, trainable=False, name="schedule_lr")
-    opt_body = keras.optimizers.Adam(learning_rate=lambda: schedule_lr.value)
-    opt_deconv = keras.optimizers.Adam(learning_rate=lambda: schedule_lr.value * deconv_lr_multiplier)
+    opt_body, opt_deconv = keras.optimizers.Adam(learning_rate=lr), keras.optimizers.Adam(learning_rate=lr)
     opt_body.build(body_vars)
     opt_deconv.build(deconv_vars)
 
     @tf.function(reduce_retracing=True)
     def train_step(x, y):
         with tf.GradientTape() as tape:
-            pred = model(x, training=True)
-            loss = tf.reduce_mean(tf.square(pred - y))
+            loss = tf.reduce_mean(tf.square(model(x, training=True) - y))
         grads = tape.gradient(loss, body_vars + deconv_vars)
         opt_body.apply(grads[: len(body_vars)], body_vars)
         opt_deconv.apply(grads[len(body_vars) :], deconv_vars)
         return loss
 
-    total = epochs * steps_per_epoch
-    warmup = min(200, total // 20)
-    rows, best_psnr, best_weights, since_best = [], -math.inf, None, 0
+    total_steps = epochs * steps_per_epoch
+    rows, best_psnr, best_weights, since_best, step, current_lr = [], -math.inf, None, 0, 0, lr
     start = time.perf_counter()
     for epoch in range(1, epochs + 1):
-        losses = []
-        for step in range((epoch - 1) * steps_per_epoch, epoch * steps_per_epoch):
-            schedule_lr.assign(_cosine_lr(step, total, lr, warmup, final_fraction=0.01))
+        losses, progress = [], 0.0
+        for _ in range(steps_per_epoch):
+            elapsed = time.perf_counter() - start
+            progress = max(step / total_steps, elapsed / max_seconds if max_seconds else 0.0)
+            if progress >= 1.0:
+                break
+            current_lr = _cosine_lr(progress, lr, warmup=0.03, final_fraction=0.01)
+            opt_body.learning_rate.assign(current_lr)
+            opt_deconv.learning_rate.assign(current_lr * deconv_lr_multiplier)
             x, y = sampler.sample(batch_size)
             losses.append(float(train_step(tf.constant(x), tf.constant(y))))
+            step += 1
+        if not losses:
+            break
         val_psnr = float(_evaluate_pairs(model, val, scale)["psnr"].iloc[-1])
         elapsed = time.perf_counter() - start
-        rows.append({"epoch": epoch, "loss": float(np.mean(losses)), "val_psnr": val_psnr,
-                     "lr": float(schedule_lr.numpy()), "seconds": elapsed})
+        rows.append({"epoch": epoch, "steps": step, "loss": float(np.mean(losses)), "val_psnr": val_psnr,
+                     "lr": current_lr, "seconds": elapsed})
         improved = val_psnr > best_psnr
         if improved:
             best_psnr, best_weights, since_best = val_psnr, model.get_weights(), 0
         else:
             since_best += 1
         if verbose:
-            print(f"epoch {epoch:3d}/{epochs}  loss {rows[-1]['loss']:.2e}  val PSNR {val_psnr:6.3f} dB"
-                  f"{' *' if improved else '  '}  lr {rows[-1]['lr']:.1e}  {elapsed:6.0f} s", flush=True)
+            print(f"epoch {epoch:3d}  step {step:6d}  loss {rows[-1]['loss']:.2e}  val PSNR {val_psnr:6.3f} dB"
+                  f"{' *' if improved else '  '}  lr {current_lr:.1e}  {elapsed:5.0f} s", flush=True)
         if patience is not None and since_best > patience:
             if verbose:
                 print(f"early stop: no better validation PSNR for {patience} epochs")
             break
-        if max_seconds is not None and elapsed > max_seconds:
-            if verbose:
-                print(f"stop: the {max_seconds:.0f} s training budget is used up")
+        if progress >= 1.0 or (max_seconds is not None and elapsed >= max_seconds):
+            if verbose and step < total_steps:
+                print(f"stop: the {max_seconds:.0f} s budget is used up after {step} steps")
             break
     if best_weights is not None:
         model.set_weights(best_weights)
     return pd.DataFrame(rows), time.perf_counter() - start
 
 
-def transfer_fsrcnn(source: Any, scale: int):
-    """Return a new FSRCNN for ``scale`` sharing all layers' weights with ``source`` except the deconvolution.
+def deconv_tap_offsets(scale: int, taps: int = 9) -> np.ndarray:
+    """Return, per tap of a stride-``scale`` ``Conv2DTranspose(padding="same")``, the HR-minus-LR centre offset in LR pixels."""
+    pad = (taps - scale) // 2
+    return (np.arange(taps) - pad + 0.5 - scale / 2.0) / scale
 
-    As in the paper: the convolution layers are shared between scales; only the deconvolution is
-    trained anew (then everything is fine-tuned).
+
+def resample_deconv_kernel(kernel: np.ndarray, from_scale: int, to_scale: int) -> np.ndarray:
+    """Return a deconvolution kernel for ``to_scale`` that draws the same continuous pattern as ``kernel`` at ``from_scale``.
+
+    Each tap of the transposed convolution samples, at one LR offset, the pattern an LR pixel writes
+    into the HR image; the new kernel samples that pattern (linearly interpolated, zero outside) at
+    the offsets of the new stride.
+    """
+    from scipy.interpolate import RegularGridInterpolator
+
+    src, dst = deconv_tap_offsets(from_scale, kernel.shape[0]), deconv_tap_offsets(to_scale, kernel.shape[0])
+    grid = np.stack(np.meshgrid(dst, dst, indexing="ij"), axis=-1)
+    out = np.empty_like(kernel)
+    for f in range(kernel.shape[2]):
+        for c in range(kernel.shape[3]):
+            interp = RegularGridInterpolator((src, src), kernel[:, :, f, c], bounds_error=False, fill_value=0.0)
+            out[:, :, f, c] = interp(grid)
+    return out
+
+
+def transfer_fsrcnn(source: Any, scale: int):
+    """Return a new FSRCNN for ``scale`` with all of ``source``'s layers; the deconvolution is resampled to the new stride.
+
+    As in the paper, the convolution layers are shared between scales and only the deconvolution
+    depends on the scale. Instead of a random start, the new deconvolution draws the same pattern
+    per LR pixel as the old one (:func:`resample_deconv_kernel`); fine-tune afterwards.
     """
     cfg = fsrcnn_config(source)
-    cfg["scale"] = _check_scale(scale)
+    from_scale, cfg["scale"] = cfg["scale"], _check_scale(scale)
     target = build_fsrcnn(**cfg)
     for layer in source.layers:
         if layer.name != DECONV_NAME and layer.weights:
             target.get_layer(layer.name).set_weights(layer.get_weights())
+    kernel, *bias = source.get_layer(DECONV_NAME).get_weights()
+    target.get_layer(DECONV_NAME).set_weights([resample_deconv_kernel(kernel, from_scale, scale), *bias])
     return target
 
 

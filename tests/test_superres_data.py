@@ -147,3 +147,13 @@ def test_as_uint8_image_accepts_unit_floats_and_rejects_other_dtypes():
     np.testing.assert_array_equal(sr_data.as_uint8_image(np.array([[0.0, 1.0]])), [[0, 255]])
     with pytest.raises(ValueError, match="dtype int32"):
         sr_data.as_uint8_image(np.zeros((4, 4), np.int32))
+
+
+def test_crop_center_and_cached_training_pairs():
+    images = [smooth_image(90, 120)]
+    (name, crop), = sr_data.crop_center(images, 64)
+    assert crop.shape == (64, 64, 3) and np.array_equal(crop, images[0][1][13:77, 28:92])
+    assert sr_data.crop_center(images, 500)[0][1].shape == (90, 120, 3)
+    first = sr_data.training_pairs(images, 3, (1.0, 0.8))
+    assert sr_data.training_pairs(images, 3, (1.0, 0.8)) is first and len(first) == 2
+    assert first[0][0].shape == (30, 40) and first[0][1].shape == (90, 120)

@@ -172,7 +172,8 @@ def test_training_restores_the_best_epoch_and_reports_history():
     images = small_images()
     history, seconds = superres.train_fsrcnn(model, images[:1], images[1:], 2, epochs=3, steps_per_epoch=15,
                                              lr=3e-3, batch_size=8, patch_lr=12, verbose=False)
-    assert list(history.columns) == ["epoch", "loss", "val_psnr", "lr", "seconds"]
+    assert list(history.columns) == ["epoch", "steps", "loss", "val_psnr", "lr", "seconds"]
+    assert list(history["steps"]) == [15, 30, 45]
     assert len(history) == 3 and seconds > 0 and np.isfinite(history["loss"]).all()
     assert history["loss"].iloc[-1] < history["loss"].iloc[0]
     final = superres.evaluate_sr(model, images[1:], 2)["psnr"].iloc[-1]
@@ -206,3 +207,77 @@ def test_save_and_load_round_trip(tmp_path, monkeypatch):
     np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(model(x)), atol=1e-6)
     with pytest.raises(ValueError, match="bare model name"):
         superres.save_sr_model(model, "fsrcnn_x3.keras")
+
+
+def test_time_budget_stops_training_and_still_returns_the_best_weights():
+    model = superres.build_fsrcnn(2, d=8, s=4, m=1)
+    images = small_images()
+    history, seconds = superres.train_fsrcnn(model, images[:1], images[1:], 2, epochs=50, steps_per_epoch=5,
+                                             batch_size=4, patch_lr=10, max_seconds=1.0, verbose=False)
+    assert 1 <= len(history) < 50 and history["steps"].iloc[-1] < 250
+    assert history["lr"].iloc[-1] < 0.1 * 1e-3  # the cosine ran over the time budget
+
+
+def test_cubic_kernel_matches_keys_weights_by_hand():
+    # x2: distances |k - 3.5| / 2 -> Keys cubic (a = -0.5) values; both phases already sum to 1.
+    expected = [-0.0234375, -0.0703125, 0.2265625, 0.8671875, 0.8671875, 0.2265625, -0.0703125, -0.0234375, 0.0]
+    np.testing.assert_allclose(superres.cubic_kernel_1d(2), expected, atol=1e-12)
+    for scale in (2, 3, 4):
+        w = superres.cubic_kernel_1d(scale)
+        for phase in range(scale):
+            assert w[phase::scale].sum() == pytest.approx(1.0)
+    # x3: tap 4 sits on the LR pixel centre, taps 1 and 7 one LR pixel away (cubic = 0 there).
+    np.testing.assert_allclose(superres.cubic_kernel_1d(3)[[1, 4, 7]], [0.0, 1.0, 0.0], atol=1e-12)
+
+
+def smooth_y(h=30, w=34):
+    from scipy.ndimage import gaussian_filter
+
+    f = gaussian_filter(np.random.default_rng(0).random((h, w)), 2)
+    return ((f - f.min()) / np.ptp(f) * 0.8 + 0.1).astype(np.float32)[None, :, :, None]
+
+
+@pytest.mark.parametrize("scale, tolerance", [(2, 1e-5), (3, 0.02)])
+def test_bicubic_init_makes_the_network_interpolate(scale, tolerance):
+    model = superres.init_as_bicubic(superres.build_fsrcnn(scale, d=16, s=6, m=2))
+    deconv = model.get_layer("deconvolution")
+    weights = deconv.get_weights()
+    weights[0][:, :, 0, 1:] = 0.0  # silence the randomly initialised channels to see the pass-through alone
+    deconv.set_weights(weights)
+    x = smooth_y()
+    out, ref = np.asarray(model(x)), superres.bicubic_predict_fn(scale)(x)
+    b = 6 * scale  # away from the zero-padded border
+    # x2: Pillow's bicubic fits in the 9 taps exactly; x3 cuts its tails (renormalised).
+    assert np.abs(out - ref)[:, b:-b, b:-b].max() < tolerance
+
+
+def test_bicubic_init_works_for_separable_and_refuses_batch_norm():
+    model = superres.init_as_bicubic(superres.build_fsrcnn(2, d=8, s=4, m=1, separable=True))
+    deconv = model.get_layer("deconvolution")
+    weights = deconv.get_weights()
+    weights[0][:, :, 0, 1:] = 0.0
+    deconv.set_weights(weights)
+    x = smooth_y()
+    assert np.abs(np.asarray(model(x)) - superres.bicubic_predict_fn(2)(x))[:, 12:-12, 12:-12].max() < 1e-5
+    with pytest.raises(ValueError, match="batch_norm"):
+        superres.init_as_bicubic(superres.build_fsrcnn(batch_norm=True))
+
+
+def test_deconv_tap_offsets_follow_the_same_padding():
+    # x3: pad 3, tap 4 on the LR pixel centre; x2: pad 3, taps 3 and 4 a quarter LR pixel either side.
+    np.testing.assert_allclose(superres.deconv_tap_offsets(3), (np.arange(9) - 4) / 3)
+    np.testing.assert_allclose(superres.deconv_tap_offsets(2)[[3, 4]], [-0.25, 0.25])
+
+
+def test_transfer_resamples_a_bicubic_deconvolution_into_near_bicubic():
+    source = superres.init_as_bicubic(superres.build_fsrcnn(3, d=8, s=4, m=1))
+    deconv = source.get_layer("deconvolution")
+    weights = deconv.get_weights()
+    weights[0][:, :, 0, 1:] = 0.0
+    deconv.set_weights(weights)
+    target = superres.transfer_fsrcnn(source, 2)
+    x = smooth_y()
+    error = np.abs(np.asarray(target(x)) - superres.bicubic_predict_fn(2)(x))[:, 12:-12, 12:-12]
+    assert error.max() < 0.03  # linear interpolation of the cubic's samples, not the exact cubic
+    same = superres.resample_deconv_kernel(weights[0], 3, 3)
+    np.testing.assert_allclose(same, weights[0], atol=1e-12)
