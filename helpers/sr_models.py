@@ -1,0 +1,247 @@
+"""FSRCNN models: the builder (Keras 3 or tf_keras), weight and MAC counts, bicubic initialisation and
+transfer between scales.
+
+FSRCNN (Dong, Loy & Tang, 2016) works on the low-resolution Y channel and enlarges only at the end:
+5x5 conv ``d`` (feature extraction) -> 1x1 conv ``s`` (shrinking) -> ``m`` x 3x3 conv ``s`` (mapping)
+-> 1x1 conv ``d`` (expanding) -> 9x9 transposed conv with stride ``scale`` (deconvolution), PReLU after
+every layer but the last.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any, Optional
+
+import numpy as np
+
+from helpers import keras_policy
+from helpers.sr_data import _check_scale
+
+ACTIVATIONS = ("prelu", "relu")
+DECONV_NAME = "deconvolution"
+
+
+def build_fsrcnn(
+    scale: int = 3,
+    d: int = 56,
+    s: int = 12,
+    m: int = 4,
+    activation: str = "prelu",
+    separable: bool = False,
+    batch_norm: bool = False,
+    keras_module: Optional[ModuleType] = None,
+):
+    """Return an un-compiled FSRCNN(d, s, m) for ``scale``: Y in [0, 1] (None, None, 1) -> (s*H, s*W, 1).
+
+    ``separable`` makes the m mapping layers depthwise-separable; ``batch_norm`` adds
+    BatchNormalization after every convolution but the last (whose bias then goes). ``keras_module``:
+    None for Keras 3, ``keras_policy.legacy_keras()`` for the same model in tf_keras (tfmot).
+    """
+    K = keras_module or keras_policy.modern_keras()
+    scale = _check_scale(scale)
+    for arg, value in (("d", d), ("s", s), ("m", m)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < (0 if arg == "m" else 1):
+            raise ValueError(f"{arg} must be a {'non-negative' if arg == 'm' else 'positive'} integer, got {value!r}")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+
+    def act(x, name):
+        if activation == "prelu":
+            # One slope per channel: shared over the spatial axes, so any image size works.
+            return K.layers.PReLU(shared_axes=[1, 2], alpha_initializer=K.initializers.Constant(0.25),
+                                  name=f"{name}_prelu")(x)
+        return K.layers.ReLU(name=f"{name}_relu")(x)
+
+    def conv(x, filters, size, name, sep=False):
+        kwargs = dict(padding="same", use_bias=not batch_norm, name=name)
+        if sep:
+            x = K.layers.SeparableConv2D(filters, size, depthwise_initializer="he_normal",
+                                         pointwise_initializer="he_normal", **kwargs)(x)
+        else:
+            x = K.layers.Conv2D(filters, size, kernel_initializer="he_normal", **kwargs)(x)
+        if batch_norm:
+            x = K.layers.BatchNormalization(name=f"{name}_bn")(x)
+        return act(x, name)
+
+    inputs = K.Input(shape=(None, None, 1), name="lr_y")
+    x = conv(inputs, d, 5, "feature_extraction")
+    x = conv(x, s, 1, "shrinking")
+    for i in range(1, m + 1):
+        x = conv(x, s, 3, f"mapping_{i}", sep=separable)
+    x = conv(x, d, 1, "expanding")
+    outputs = K.layers.Conv2DTranspose(
+        1, 9, strides=scale, padding="same", name=DECONV_NAME,
+        kernel_initializer=K.initializers.RandomNormal(stddev=0.001),  # as in the paper
+    )(x)
+    tag = f"fsrcnn_{d}_{s}_{m}_x{scale}" + ("_relu" if activation == "relu" else "")
+    tag += ("_separable" if separable else "") + ("_bn" if batch_norm else "")
+    return K.Model(inputs, outputs, name=tag)
+
+
+def cubic_kernel_1d(scale: int, taps: int = 9, a: float = -0.5) -> np.ndarray:
+    """Return the 1-D bicubic (Keys, a = -0.5) upsampling kernel of a ``taps``-wide stride-``scale`` transposed conv.
+
+    Tap ``k`` of ``Conv2DTranspose(padding="same")`` links LR pixel ``i`` to HR pixel
+    ``scale*i + k - pad`` with ``pad = (taps - scale) // 2``; its weight is the cubic at the distance
+    between the two pixel centres in LR units. Each output phase is renormalised to sum to 1 (the
+    kernel is cut at ``taps``), so a constant image stays constant.
+    """
+    dist = np.abs(deconv_tap_offsets(scale, taps))
+    w = np.where(dist <= 1, (a + 2) * dist**3 - (a + 3) * dist**2 + 1,
+                 np.where(dist < 2, a * dist**3 - 5 * a * dist**2 + 8 * a * dist - 4 * a, 0.0))
+    for phase in range(scale):
+        w[phase::scale] /= w[phase::scale].sum()
+    return w
+
+
+def init_as_bicubic(model: Any):
+    """Set channel 0 of every layer to pass the input through and the deconvolution to bicubic; return ``model``.
+
+    The freshly built network then starts as (nearly) bicubic interpolation instead of a blank
+    output, and training learns the correction on top: same architecture, much faster start. The
+    other channels keep their random initialisation. Not for ``batch_norm`` models (BN would rescale
+    the pass-through channel).
+    """
+    if any(type(layer).__name__ == "BatchNormalization" for layer in model.layers):
+        raise ValueError("init_as_bicubic does not apply to batch_norm models: train them from their random init")
+    scale = fsrcnn_scale(model)
+    for layer in model.layers:
+        kind, weights = type(layer).__name__, layer.get_weights()
+        if kind == "Conv2D":
+            kernel = weights[0]
+            kernel[..., 0] = 0.0
+            kernel[kernel.shape[0] // 2, kernel.shape[1] // 2, 0, 0] = 1.0
+        elif kind == "SeparableConv2D":
+            depthwise, pointwise = weights[0], weights[1]
+            depthwise[..., 0, :] = 0.0
+            depthwise[depthwise.shape[0] // 2, depthwise.shape[1] // 2, 0, :] = 1.0
+            pointwise[..., 0] = 0.0
+            pointwise[0, 0, 0, 0] = 1.0
+        elif kind == "Conv2DTranspose":
+            kernel = weights[0]  # (kh, kw, filters, in_channels)
+            w = cubic_kernel_1d(scale, kernel.shape[0])
+            kernel[:, :, 0, 0] = np.outer(w, w)
+        else:
+            continue
+        if layer.use_bias:
+            weights[-1][0] = 0.0
+        layer.set_weights(weights)
+    return model
+
+
+def _weight_name(weight: Any) -> str:
+    """Return the last component of a weight's name, in Keras 3 and tf_keras alike."""
+    name = getattr(weight, "path", None) or weight.name
+    return name.split("/")[-1].split(":")[0]
+
+
+def fsrcnn_weight_count(model: Any) -> int:
+    """Return the number of convolution weights (kernels only: no biases, PReLU slopes or BN), as in the paper."""
+    return int(sum(int(np.prod(w.shape)) for w in model.weights if _weight_name(w).endswith("kernel")))
+
+
+def fsrcnn_scale(model: Any) -> int:
+    """Return the upscaling factor of an FSRCNN model (the stride of its deconvolution)."""
+    layer = model.get_layer(DECONV_NAME)
+    return int(layer.strides[0])
+
+
+def fsrcnn_config(model: Any) -> dict[str, Any]:
+    """Return the ``build_fsrcnn`` arguments (scale, d, s, m, activation, separable, batch_norm) of a model."""
+    names = [layer.name for layer in model.layers]
+    mapping = [n for n in names if n.startswith("mapping_") and n[8:].isdigit()]
+    return {
+        "scale": fsrcnn_scale(model),
+        "d": int(model.get_layer("feature_extraction").filters),
+        "s": int(model.get_layer("shrinking").filters),
+        "m": len(mapping),
+        "activation": "prelu" if "feature_extraction_prelu" in names else "relu",
+        "separable": bool(mapping) and type(model.get_layer(mapping[0])).__name__ == "SeparableConv2D",
+        "batch_norm": "feature_extraction_bn" in names,
+    }
+
+
+def layer_macs_table(model: Any):
+    """Return a DataFrame of MACs per LR input pixel and per HR output pixel, one row per weighted layer.
+
+    Convolutions: k*k*C_in*C_out per pixel (depthwise: k*k*C_in; separable: k*k*C_in + C_in*C_out);
+    the transposed convolution: k*k*C_in*C_out per LR input pixel. PReLU, ReLU and BatchNorm (which
+    folds into the convolution) are counted as zero MACs.
+    """
+    import pandas as pd
+
+    scale = fsrcnn_scale(model)
+    rows = []
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if kind not in ("Conv2D", "SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose"):
+            continue
+        kh, kw = layer.kernel_size
+        c_in = int(layer.input.shape[-1])
+        if kind == "SeparableConv2D":
+            per_lr = kh * kw * c_in + c_in * layer.filters
+        elif kind == "DepthwiseConv2D":
+            per_lr = kh * kw * c_in
+        else:
+            per_lr = kh * kw * c_in * layer.filters
+        rows.append({"layer": layer.name, "type": kind, "kernel": f"{kh}x{kw}", "in": c_in,
+                     "out": int(layer.output.shape[-1]), "macs_per_lr_pixel": per_lr,
+                     "macs_per_hr_pixel": per_lr / scale**2})
+    return pd.DataFrame(rows)
+
+
+def macs_per_output_pixel(model: Any) -> float:
+    """Return the multiply-accumulates an FSRCNN model spends per output (HR) pixel."""
+    return float(layer_macs_table(model)["macs_per_hr_pixel"].sum())
+
+
+def receptive_field(model: Any) -> int:
+    """Return the receptive field, in LR pixels, of the layers before the deconvolution (1 + sum of k-1)."""
+    rf = 1
+    for layer in model.layers:
+        if type(layer).__name__ in ("Conv2D", "SeparableConv2D", "DepthwiseConv2D"):
+            rf += layer.kernel_size[0] - 1
+    return rf
+
+
+def deconv_tap_offsets(scale: int, taps: int = 9) -> np.ndarray:
+    """Return, per tap of a stride-``scale`` ``Conv2DTranspose(padding="same")``, the HR-minus-LR centre offset in LR pixels."""
+    pad = (taps - scale) // 2
+    return (np.arange(taps) - pad + 0.5 - scale / 2.0) / scale
+
+
+def resample_deconv_kernel(kernel: np.ndarray, from_scale: int, to_scale: int) -> np.ndarray:
+    """Return a deconvolution kernel for ``to_scale`` that draws the same continuous pattern as ``kernel`` at ``from_scale``.
+
+    Each tap of the transposed convolution samples, at one LR offset, the pattern an LR pixel writes
+    into the HR image; the new kernel samples that pattern (linearly interpolated, zero outside) at
+    the offsets of the new stride.
+    """
+    from scipy.interpolate import RegularGridInterpolator
+
+    src, dst = deconv_tap_offsets(from_scale, kernel.shape[0]), deconv_tap_offsets(to_scale, kernel.shape[0])
+    grid = np.stack(np.meshgrid(dst, dst, indexing="ij"), axis=-1)
+    out = np.empty_like(kernel)
+    for f in range(kernel.shape[2]):
+        for c in range(kernel.shape[3]):
+            interp = RegularGridInterpolator((src, src), kernel[:, :, f, c], bounds_error=False, fill_value=0.0)
+            out[:, :, f, c] = interp(grid)
+    return out
+
+
+def transfer_fsrcnn(source: Any, scale: int):
+    """Return a new FSRCNN for ``scale`` with all of ``source``'s layers; the deconvolution is resampled to the new stride.
+
+    As in the paper, the convolution layers are shared between scales and only the deconvolution
+    depends on the scale. Instead of a random start, the new deconvolution draws the same pattern
+    per LR pixel as the old one (:func:`resample_deconv_kernel`); fine-tune afterwards.
+    """
+    cfg = fsrcnn_config(source)
+    from_scale, cfg["scale"] = cfg["scale"], _check_scale(scale)
+    target = build_fsrcnn(**cfg)
+    for layer in source.layers:
+        if layer.name != DECONV_NAME and layer.weights:
+            target.get_layer(layer.name).set_weights(layer.get_weights())
+    kernel, *bias = source.get_layer(DECONV_NAME).get_weights()
+    target.get_layer(DECONV_NAME).set_weights([resample_deconv_kernel(kernel, from_scale, scale), *bias])
+    return target
