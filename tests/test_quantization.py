@@ -163,6 +163,27 @@ def test_variable_shape_model_converted_at_one_size_runs_at_others(fcn):
         assert q.output_parity(np.asarray(fcn(x)), out)["mean_abs"] < 0.01
 
 
+def test_layer_error_table_finds_the_badly_scaled_layer():
+    keras = keras_policy.modern_keras()
+    inputs = keras.Input((8, 8, 1))
+    x = keras.layers.Conv2D(64, 3, padding="same", activation="relu", name="good")(inputs)
+    outputs = keras.layers.Conv2D(1, 1, name="mixed")(x)
+    model = keras.Model(inputs, outputs)
+    model.get_layer("good").set_weights([RNG.normal(0, 0.3, (3, 3, 1, 64)).astype(np.float32), np.zeros(64, np.float32)])
+    # one input channel with weight 1 and 63 with weight 0.011: with one int8 scale (1/127) for all of them,
+    # 0.011 rounds to 0.0079, and the 63 small errors add up in the output
+    mixed = np.full(64, 0.011, np.float32)
+    mixed[0] = 1.0
+    model.get_layer("mixed").set_weights([mixed.reshape(1, 1, 64, 1), np.zeros(1, np.float32)])
+    table = q.layer_error_table(model, X_CAL[:, :8, :8])
+    assert list(table["op_name"]) == ["CONV_2D", "CONV_2D"]
+    good, bad = table["rmse_over_scale"]
+    assert 0.2 < good < 0.45  # rounding noise only: 1/sqrt(12) = 0.29
+    assert bad > 2.0, table
+    with pytest.raises(ValueError, match="calibration needs at least 100"):
+        q.layer_error_table(model, X_CAL[:10, :8, :8])
+
+
 def test_tf_keras_models_convert_too():
     legacy = keras_policy.legacy_keras()
     model = tiny_classifier(keras_module=legacy)
