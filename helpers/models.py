@@ -72,7 +72,7 @@ def build_mlp_baseline(
 
 def build_mlp_tuned(
     hidden_units: int = 90,
-    dropout: float = 0.2,
+    dropout: float = 0.1,
     activation: str = "relu",
     input_shape: Sequence[int] = MNIST_SHAPE,
     num_classes: int = 10,
