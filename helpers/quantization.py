@@ -30,6 +30,7 @@ import numpy as np
 from helpers import config, keras_policy
 
 MODES = ("float32", "dynamic", "float16", "int8")
+INTEGER_MODES = ("int8", "int16x8")  # int16x8: int16 activations, int8 weights (fewer ops supported)
 MIN_REPRESENTATIVE_SAMPLES = 100
 KB = 1024  # sizes are reported in KB of 1,024 bytes
 
@@ -80,7 +81,7 @@ def validate_representative_data(
     """Return the representative samples as float32 after checking dtype, shape, finiteness and count."""
     if data is None:
         raise ValueError(
-            "mode='int8' needs representative_data: 100-500 training inputs preprocessed exactly "
+            "integer modes (int8, int16x8) need representative_data: 100-500 training inputs preprocessed exactly "
             "like the training data (e.g. splits['x_train'][:300])"
         )
     arr = np.asarray(data)
@@ -129,18 +130,20 @@ def convert(
     min_samples: int = MIN_REPRESENTATIVE_SAMPLES,
     check_integer_only: bool = True,
 ) -> bytes:
-    """Return the TFLite flatbuffer of a Keras 3 or tf_keras ``model`` in ``mode`` (float32, dynamic, float16, int8).
+    """Return the TFLite flatbuffer of a Keras 3 or tf_keras ``model`` in ``mode`` (float32, dynamic, float16, int8, int16x8).
 
     ``int8`` is full-integer quantization (int8 input and output, builtin int8 ops only), calibrated on
     ``representative_data``: float samples with the model's input shape (free axes such as a fully
     convolutional model's height and width take the samples' size) and the training preprocessing.
+    ``int16x8`` (int16 activations and input/output, int8 weights) is calibrated the same way; TFLite
+    supports fewer ops in it (e.g. no PRELU in TF 2.21).
     """
     import tensorflow as tf
 
-    if mode not in MODES:
-        raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+    if mode not in MODES + INTEGER_MODES[1:]:
+        raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES + INTEGER_MODES[1:])}")
     samples = None
-    if mode == "int8":
+    if mode in INTEGER_MODES:
         samples = validate_representative_data(representative_data, model_input_shape(model), min_samples)
 
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
@@ -148,19 +151,23 @@ def convert(
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if mode == "float16":
         converter.target_spec.supported_types = [tf.float16]
-    if mode == "int8":
+    if mode in INTEGER_MODES:
 
         def representative_dataset():
             for i in range(len(samples)):
                 yield [samples[i : i + 1]]
 
         converter.representative_dataset = representative_dataset
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.int8
-        converter.inference_output_type = tf.int8
+        if mode == "int8":
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+            converter.inference_input_type = converter.inference_output_type = tf.int8
+        else:
+            ops_16x8 = tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
+            converter.target_spec.supported_ops = [ops_16x8]
+            converter.inference_input_type = converter.inference_output_type = tf.int16
     with _quiet():
         model_bytes = bytes(converter.convert())
-    if mode == "int8" and check_integer_only:
+    if mode in INTEGER_MODES and check_integer_only:
         leftover = float_ops(model_bytes)
         if leftover:
             raise QuantizationError(

@@ -184,6 +184,20 @@ def test_layer_error_table_finds_the_badly_scaled_layer():
         q.layer_error_table(model, X_CAL[:10, :8, :8])
 
 
+def test_int16x8_mode_on_relu_fcn_and_its_prelu_limit(fcn):
+    relu = tiny_fcn(activation="relu")
+    b = q.convert(relu, "int16x8", X_CAL)
+    model = q.TFLiteModel(b)
+    assert model.input_dtype == np.int16 and model.output_dtype == np.int16
+    assert model.input_quantization[1] == 0  # int16 activations are symmetric
+    x = RNG.random((1, 10, 10, 1), dtype=np.float32)
+    error_16x8 = q.output_parity(np.asarray(relu(x)), model.predict(x))["mean_abs"]
+    error_int8 = q.output_parity(np.asarray(relu(x)), q.TFLiteModel(q.convert(relu, "int8", X_CAL)).predict(x))["mean_abs"]
+    assert error_16x8 < error_int8  # same int8 weights, finer activations
+    with pytest.raises(Exception, match="16x8-bit not yet supported for op: 'PRELU'"):
+        q.convert(fcn, "int16x8", X_CAL)
+
+
 def test_tf_keras_models_convert_too():
     legacy = keras_policy.legacy_keras()
     model = tiny_classifier(keras_module=legacy)
@@ -226,7 +240,7 @@ def test_save_and_load_from_path(variants, tmp_path):
         (RNG.random((100, 12, 12), dtype=np.float32), ValueError, "pass a batch of samples with 4 axes"),
         ((X_CAL * 255).astype(np.uint8), TypeError, r"astype\('float32'\) / 255"),
         (X_CAL[:50], ValueError, "50 samples; calibration needs at least 100"),
-        (None, ValueError, "mode='int8' needs representative_data"),
+        (None, ValueError, "integer modes \\(int8, int16x8\\) need representative_data"),
     ],
     ids=["nan", "inf", "wrong-size", "missing-axis", "uint8", "too-few", "none"],
 )
@@ -241,7 +255,7 @@ def test_few_samples_allowed_when_asked(classifier):
 
 
 def test_unknown_mode_is_refused(classifier):
-    with pytest.raises(ValueError, match="unknown mode 'int4'; use one of float32, dynamic, float16, int8"):
+    with pytest.raises(ValueError, match="unknown mode 'int4'; use one of float32, dynamic, float16, int8, int16x8"):
         q.convert(classifier, "int4", X_CAL)
 
 
