@@ -108,7 +108,8 @@ def plot_gain_bars(gains: dict[str, float], title: str = "Gain over bicubic (mea
     values = [gains[n] for n in names]
     fig, ax = plt.subplots(figsize=(7, 0.45 * len(names) + 1.2))
     bars = ax.barh(names, values, color=["#4C72B0" if v >= 0 else "#C44E52" for v in values])
-    ax.bar_label(bars, fmt="%.2f dB", padding=3, fontsize=8)
+    for bar, v in zip(bars, values):  # labels to the right of the zero line, clear of the names
+        ax.text(max(v, 0) + 0.03, bar.get_y() + bar.get_height() / 2, f"{v:+.2f} dB", va="center", fontsize=8)
     ax.axvline(0, color="black", lw=0.8)
     ax.invert_yaxis()
     ax.set_xlabel("PSNR gain over bicubic (dB)")
