@@ -53,7 +53,9 @@ RECIPES: dict[str, Recipe] = {
     # 40 epochs with dropout 0.2 gave 98.29-98.37%, at the 98.3% target; lighter dropout and longer training clear it.
     "mlp_tuned": Recipe(epochs=60, batch_size=128, learning_rate=3e-3, schedule="onecycle", augment=True, quick_epochs=2),
     "small_cnn": Recipe(epochs=15, batch_size=128, learning_rate=1e-3, schedule="constant", quick_epochs=2),
-    "tiny_cnn": Recipe(epochs=12, batch_size=128, learning_rate=1e-2, schedule="onecycle", augment=True, quick_epochs=1),
+    # 12 epochs gave 99.43% once and 99.28% in another full run: still under-fitted (augmented train
+    # accuracy 99.3% and rising at the end), so it gets 20.
+    "tiny_cnn": Recipe(epochs=20, batch_size=128, learning_rate=1e-2, schedule="onecycle", augment=True, quick_epochs=1),
     "lenet5": Recipe(epochs=15, batch_size=128, learning_rate=1e-3, schedule="cosine", quick_epochs=1),
     "five_layer_cnn": Recipe(epochs=10, batch_size=128, learning_rate=1e-3, schedule="cosine", quick_epochs=1),
     "resnet": Recipe(epochs=15, batch_size=128, learning_rate=2e-3, schedule="onecycle", augment=True, quick_epochs=2, quick_batch_size=32),
