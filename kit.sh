@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The course kit's two commands (each creates/updates the virtual environment first):
 #   ./kit.sh run [--quick] [--only 00 03 ...]   execute every notebook headless -> reports/summary.md
-#   ./kit.sh test [pytest args]                 unit tests of helpers + every notebook under nbval, quick mode
+#   ./kit.sh test [pytest args]                 ruff (lint + format check), unit tests of helpers and
+#                                               every notebook under nbval, quick mode
 # Environment: PYTHON (interpreter for the venv, default python3), KIT_VENV (default .venv).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -39,6 +40,8 @@ case "$cmd" in
     ;;
   test)
     setup_env
+    echo "kit: ruff check and ruff format --check (line length 100, see pyproject.toml)"
+    ruff check --quiet . && ruff format --check --quiet .
     KIT_MODE=quick python -m pytest --nbval-lax -q tests notebooks "$@"
     ;;
   *)

@@ -28,8 +28,12 @@ def main(argv: list[str] | None = None) -> int:
     from helpers import complexity, config, models
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=list(models.CLASSIFIERS), choices=list(models.CLASSIFIERS))
-    parser.add_argument("--repeats", type=int, default=30, help="timed calls per batch size (median is kept)")
+    parser.add_argument(
+        "--models", nargs="+", default=list(models.CLASSIFIERS), choices=list(models.CLASSIFIERS)
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=30, help="timed calls per batch size (median is kept)"
+    )
     parser.add_argument("--warmup", type=int, default=5, help="untimed calls before timing")
     args = parser.parse_args(argv)
 

@@ -56,32 +56,48 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--lr-size", type=int, default=200, help="side of the square LR input in pixels")
+    parser.add_argument(
+        "--lr-size", type=int, default=200, help="side of the square LR input in pixels"
+    )
     parser.add_argument("--train-steps", type=int, default=10)
     args = parser.parse_args(argv)
 
-    print(f"TensorFlow {tf.__version__}, {os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"TensorFlow {tf.__version__}, {os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f}"
+    )
     print(f"LR input {args.lr_size}x{args.lr_size}, median of {args.repeats} runs\n")
     rng = np.random.default_rng(0)
     x = rng.random((1, args.lr_size, args.lr_size, 1), dtype=np.float32)
-    print(f"{'model':22s} {'MACs/px':>8s} {'eager s/MP':>11s} {'tf.function':>12s} {'predict':>9s} "
-          f"{'train ms/step':>14s}")
+    print(
+        f"{'model':22s} {'MACs/px':>8s} {'eager s/MP':>11s} {'tf.function':>12s} {'predict':>9s} "
+        f"{'train ms/step':>14s}"
+    )
     for scale in (2, 3, 4):
         megapixels = (args.lr_size * scale) ** 2 / 1e6
         bicubic = sr.bicubic_predict_fn(scale)
-        t = median_seconds(lambda: bicubic(x), args.repeats) / megapixels
+        t = median_seconds(lambda bicubic=bicubic: bicubic(x), args.repeats) / megapixels
         print(f"{'bicubic x' + str(scale):22s} {0:8.0f} {t:11.4f} {'-':>12s} {'-':>9s} {'-':>14s}")
     for name, kwargs in VARIANTS.items():
         model = sr.build_fsrcnn(**kwargs)
         megapixels = (args.lr_size * kwargs["scale"]) ** 2 / 1e6
-        eager = median_seconds(lambda: model(x, training=False), args.repeats) / megapixels
-        traced = tf.function(lambda t: model(t, training=False))
+        eager = (
+            median_seconds(lambda model=model: model(x, training=False), args.repeats) / megapixels
+        )
+        traced = tf.function(lambda t, model=model: model(t, training=False))
         xt = tf.constant(x)
-        graph = median_seconds(lambda: traced(xt).numpy(), args.repeats) / megapixels
-        predict = median_seconds(lambda: model.predict(x, verbose=0), args.repeats) / megapixels
+        graph = (
+            median_seconds(lambda traced=traced, xt=xt: traced(xt).numpy(), args.repeats)
+            / megapixels
+        )
+        predict = (
+            median_seconds(lambda model=model: model.predict(x, verbose=0), args.repeats)
+            / megapixels
+        )
         train_ms = training_step_ms(model, kwargs["scale"], args.train_steps)
-        print(f"{name:22s} {sr.macs_per_output_pixel(model):8.0f} {eager:11.4f} {graph:12.4f} {predict:9.4f} "
-              f"{train_ms:14.1f}")
+        print(
+            f"{name:22s} {sr.macs_per_output_pixel(model):8.0f} {eager:11.4f} {graph:12.4f} {predict:9.4f} "
+            f"{train_ms:14.1f}"
+        )
     return 0
 
 

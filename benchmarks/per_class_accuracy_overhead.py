@@ -29,13 +29,17 @@ from helpers.callbacks import EpochTimer, PerClassAccuracy  # noqa: E402
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=4, help="timed epochs on each side (default 4)")
+    parser.add_argument(
+        "--epochs", type=int, default=4, help="timed epochs on each side (default 4)"
+    )
     parser.add_argument("--batch-size", type=int, default=128)
     args = parser.parse_args(argv)
 
     config.set_seed(42)
     splits = data.load_mnist_splits()
-    train_ds = data.make_dataset(splits["x_train"], splits["y_train"], batch_size=args.batch_size, shuffle=True)
+    train_ds = data.make_dataset(
+        splits["x_train"], splits["y_train"], batch_size=args.batch_size, shuffle=True
+    )
     val_ds = data.make_dataset(splits["x_val"], splits["y_val"], batch_size=512)
     model = models.build_small_cnn()
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
@@ -44,7 +48,14 @@ def main(argv: list[str] | None = None) -> int:
     def one_epoch(with_callback: bool) -> float:
         timer = EpochTimer()
         extra = [per_class] if with_callback else []
-        model.fit(train_ds, validation_data=val_ds, epochs=1, shuffle=False, verbose=0, callbacks=extra + [timer])
+        model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=1,
+            shuffle=False,
+            verbose=0,
+            callbacks=extra + [timer],
+        )
         return timer.epoch_seconds[0]
 
     one_epoch(True)  # warm-up: traces the train, test and predict functions
@@ -62,13 +73,17 @@ def main(argv: list[str] | None = None) -> int:
     pass_seconds = statistics.median(passes)
     med_without, med_with = statistics.median(without), statistics.median(with_cb)
     overhead = 100.0 * (med_with - med_without) / med_without
-    print(f"small CNN, {len(splits['x_train']):,} training / {len(splits['x_val']):,} validation images, "
-          f"batch {args.batch_size}, {os.cpu_count()} CPU cores")
+    print(
+        f"small CNN, {len(splits['x_train']):,} training / {len(splits['x_val']):,} validation images, "
+        f"batch {args.batch_size}, {os.cpu_count()} CPU cores"
+    )
     print(f"median epoch without PerClassAccuracy: {med_without:.2f} s")
     print(f"median epoch with    PerClassAccuracy: {med_with:.2f} s")
     print(f"overhead (difference of medians): {overhead:+.1f}% (noisy on a shared machine)")
-    print(f"one PerClassAccuracy pass alone (median of 5): {pass_seconds:.3f} s = "
-          f"{100.0 * pass_seconds / med_without:.1f}% of a median epoch (target <= 5%)")
+    print(
+        f"one PerClassAccuracy pass alone (median of 5): {pass_seconds:.3f} s = "
+        f"{100.0 * pass_seconds / med_without:.1f}% of a median epoch (target <= 5%)"
+    )
     return 0
 
 

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import time
-from typing import Optional
 
 import keras
 import numpy as np
@@ -31,7 +30,9 @@ def _as_class_indices(y: np.ndarray, name: str) -> np.ndarray:
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim != 1:
-        raise ValueError(f"{name} must be integer labels (N,) or one-hot rows (N, C); got shape {y.shape}")
+        raise ValueError(
+            f"{name} must be integer labels (N,) or one-hot rows (N, C); got shape {y.shape}"
+        )
     return y.astype(np.int64)
 
 
@@ -55,7 +56,9 @@ class PerClassAccuracy(keras.callbacks.Callback):
         self.per_epoch: list[np.ndarray] = []
         if isinstance(validation_data, (tuple, list)):
             if len(validation_data) != 2:
-                raise ValueError("validation_data must be (x, y) or a tf.data.Dataset of (x, y) batches")
+                raise ValueError(
+                    "validation_data must be (x, y) or a tf.data.Dataset of (x, y) batches"
+                )
             x, y = validation_data
             if len(x) != len(y):
                 raise ValueError(f"validation_data x and y differ in length: {len(x)} vs {len(y)}")
@@ -64,7 +67,9 @@ class PerClassAccuracy(keras.callbacks.Callback):
         elif hasattr(validation_data, "element_spec"):
             spec = validation_data.element_spec
             if not isinstance(spec, tuple) or len(spec) < 2:
-                raise ValueError("the validation dataset must yield (x, y) batches, e.g. make_dataset(x_val, y_val)")
+                raise ValueError(
+                    "the validation dataset must yield (x, y) batches, e.g. make_dataset(x_val, y_val)"
+                )
             self._x, self._labels, self._dataset = None, None, validation_data
         else:
             raise TypeError(
@@ -75,13 +80,20 @@ class PerClassAccuracy(keras.callbacks.Callback):
         """Return ``x`` as a cached, batched dataset: built once, it makes each epoch's pass about 3x cheaper."""
         import tensorflow as tf
 
-        return tf.data.Dataset.from_tensor_slices(x).batch(self.batch_size).cache().prefetch(tf.data.AUTOTUNE)
+        return (
+            tf.data.Dataset.from_tensor_slices(x)
+            .batch(self.batch_size)
+            .cache()
+            .prefetch(tf.data.AUTOTUNE)
+        )
 
     def _num_classes(self) -> int:
         """Return the width of the model's output (the number of classes)."""
         width = self.model.outputs[0].shape[-1] if getattr(self.model, "outputs", None) else None
         if width is None or int(width) < 2:
-            raise ValueError(f"PerClassAccuracy needs a model with one output of C >= 2 class scores, got width {width}")
+            raise ValueError(
+                f"PerClassAccuracy needs a model with one output of C >= 2 class scores, got width {width}"
+            )
         return int(width)
 
     def _true_and_predicted(self) -> tuple[np.ndarray, np.ndarray]:
@@ -102,10 +114,12 @@ class PerClassAccuracy(keras.callbacks.Callback):
         num_classes = self._num_classes()
         true_idx, pred_idx = self._true_and_predicted()
         if true_idx.size and (true_idx.min() < 0 or true_idx.max() >= num_classes):
-            raise ValueError(f"validation labels must lie in 0..{num_classes - 1} (the model has {num_classes} outputs)")
+            raise ValueError(
+                f"validation labels must lie in 0..{num_classes - 1} (the model has {num_classes} outputs)"
+            )
         return per_class_accuracy(true_idx, pred_idx, num_classes)
 
-    def on_epoch_end(self, epoch: int, logs: Optional[dict] = None) -> None:
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if logs is None or (epoch + 1) % self.every:
             return
         values = self.compute()
@@ -122,10 +136,10 @@ class EpochTimer(keras.callbacks.Callback):
         self.epoch_seconds: list[float] = []
         self._start = 0.0
 
-    def on_epoch_begin(self, epoch: int, logs: Optional[dict] = None) -> None:
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._start = time.perf_counter()
 
-    def on_epoch_end(self, epoch: int, logs: Optional[dict] = None) -> None:
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self.epoch_seconds.append(time.perf_counter() - self._start)
 
 
@@ -134,16 +148,21 @@ class EpochLine(keras.callbacks.Callback):
 
     KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
 
-    def __init__(self, total_epochs: Optional[int] = None):
+    def __init__(self, total_epochs: int | None = None):
         super().__init__()
         self.total_epochs = total_epochs
         self._start = 0.0
 
-    def on_epoch_begin(self, epoch: int, logs: Optional[dict] = None) -> None:
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._start = time.perf_counter()
 
-    def on_epoch_end(self, epoch: int, logs: Optional[dict] = None) -> None:
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}
         total = f"/{self.total_epochs}" if self.total_epochs else ""
         parts = [f"{k} {logs[k]:.4f}" for k in self.KEYS if k in logs]
-        print(f"epoch {epoch + 1:>3}{total}  " + "  ".join(parts) + f"  ({time.perf_counter() - self._start:.0f} s)", flush=True)
+        print(
+            f"epoch {epoch + 1:>3}{total}  "
+            + "  ".join(parts)
+            + f"  ({time.perf_counter() - self._start:.0f} s)",
+            flush=True,
+        )

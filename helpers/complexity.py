@@ -31,13 +31,14 @@ import statistics
 import tempfile
 import time
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional, Sequence, Union
+from typing import Any
 
 import numpy as np
 
-Shape = tuple[Optional[int], ...]
-ShapeArg = Union[Sequence[int], Sequence[Sequence[int]], None]
+Shape = tuple[int | None, ...]
+ShapeArg = Sequence[int] | Sequence[Sequence[int]] | None
 
 ZERO_MAC_NOTE = "pooling, BatchNormalization, activations, Add, Flatten and Dropout count 0 MACs"
 
@@ -119,7 +120,7 @@ def _shape_of(spec: Any) -> Any:
     return None
 
 
-def _first_shape(spec: Any) -> Optional[Shape]:
+def _first_shape(spec: Any) -> Shape | None:
     shape = _shape_of(spec)
     while isinstance(shape, list):
         shape = shape[0] if shape else None
@@ -128,7 +129,9 @@ def _first_shape(spec: Any) -> Optional[Shape]:
 
 def _is_container(op: Any) -> bool:
     keras = _keras()
-    return isinstance(op, keras.Model) and (isinstance(op, keras.Sequential) or hasattr(op, "_run_through_graph"))
+    return isinstance(op, keras.Model) and (
+        isinstance(op, keras.Sequential) or hasattr(op, "_run_through_graph")
+    )
 
 
 class _Walker:
@@ -147,7 +150,9 @@ class _Walker:
                 spec = self.run(layer, spec, inner_prefix)
             return spec
         if _is_container(op):
-            return op._run_through_graph(spec, operation_fn=lambda inner: self._wrap(inner, inner_prefix))
+            return op._run_through_graph(
+                spec, operation_fn=lambda inner: self._wrap(inner, inner_prefix)
+            )
         return self._leaf(op, spec, prefix)
 
     def _wrap(self, op: Any, prefix: str):
@@ -184,7 +189,9 @@ class _Walker:
             {
                 "name": prefix + layer.name,
                 "type": type(layer).__name__,
-                "output_shape": tuple(out_shapes[1:]) if isinstance(out_shapes, tuple) else out_shapes,
+                "output_shape": tuple(out_shapes[1:])
+                if isinstance(out_shapes, tuple)
+                else out_shapes,
                 "params": params,
                 "macs": int(macs),
             }
@@ -197,13 +204,21 @@ def _input_specs(model: Any, input_shape: ShapeArg) -> Any:
     keras = _keras()
     inputs = list(getattr(model, "inputs", None) or [])
     if input_shape is not None:
-        shapes = list(input_shape) if input_shape and isinstance(input_shape[0], (list, tuple)) else [input_shape]
+        shapes = (
+            list(input_shape)
+            if input_shape and isinstance(input_shape[0], (list, tuple))
+            else [input_shape]
+        )
     elif inputs:
         shapes = [tuple(x.shape[1:]) for x in inputs]
     else:
-        raise ValueError(f"model {model.name!r} has no known input shape: pass input_shape=(H, W, C)")
+        raise ValueError(
+            f"model {model.name!r} has no known input shape: pass input_shape=(H, W, C)"
+        )
     if inputs and len(shapes) != len(inputs):
-        raise ValueError(f"model has {len(inputs)} inputs but input_shape gives {len(shapes)} shapes")
+        raise ValueError(
+            f"model has {len(inputs)} inputs but input_shape gives {len(shapes)} shapes"
+        )
     for s in shapes:
         if any(d is None for d in s):
             raise ValueError(
@@ -261,8 +276,14 @@ def model_size_bytes(model: Any, include_optimizer: bool = False) -> int:
     """
     keras = _keras()
     to_save = model
-    if not include_optimizer and getattr(model, "optimizer", None) is not None and isinstance(model, keras.Model):
-        to_save = type(model).from_config(model.get_config())  # uncompiled copy: no optimizer variables
+    if (
+        not include_optimizer
+        and getattr(model, "optimizer", None) is not None
+        and isinstance(model, keras.Model)
+    ):
+        to_save = type(model).from_config(
+            model.get_config()
+        )  # uncompiled copy: no optimizer variables
         to_save.set_weights(model.get_weights())
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.keras"
@@ -270,21 +291,23 @@ def model_size_bytes(model: Any, include_optimizer: bool = False) -> int:
         return path.stat().st_size
 
 
-def _latency_input_shape(model: Any, input_shape: Optional[Sequence[int]]) -> tuple[int, ...]:
+def _latency_input_shape(model: Any, input_shape: Sequence[int] | None) -> tuple[int, ...]:
     if input_shape is None:
         inputs = getattr(model, "inputs", None)
         if not inputs or len(inputs) != 1:
             raise ValueError("pass input_shape=(H, W, C): the model has no single known input")
         input_shape = tuple(inputs[0].shape[1:])
     if any(d is None for d in input_shape):
-        raise ValueError(f"input shape {tuple(input_shape)} has unknown dimensions: pass input_shape=(H, W, C)")
+        raise ValueError(
+            f"input shape {tuple(input_shape)} has unknown dimensions: pass input_shape=(H, W, C)"
+        )
     return tuple(int(d) for d in input_shape)
 
 
 def measure_latency(
     model: Any,
-    batch_sizes: Union[int, Sequence[int]] = (1, 256),
-    input_shape: Optional[Sequence[int]] = None,
+    batch_sizes: int | Sequence[int] = (1, 256),
+    input_shape: Sequence[int] | None = None,
     repeats: int = 30,
     warmup: int = 3,
     seed: int = 0,
@@ -298,7 +321,9 @@ def measure_latency(
     import tensorflow as tf
 
     if repeats < 1 or warmup < 0:
-        raise ValueError(f"repeats must be >= 1 and warmup >= 0, got repeats={repeats}, warmup={warmup}")
+        raise ValueError(
+            f"repeats must be >= 1 and warmup >= 0, got repeats={repeats}, warmup={warmup}"
+        )
     sizes = [batch_sizes] if isinstance(batch_sizes, int) else list(batch_sizes)
     if not sizes or any(int(b) < 1 for b in sizes):
         raise ValueError(f"batch_sizes must be positive integers, got {batch_sizes!r}")

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
 
 import numpy as np
 
@@ -58,14 +58,22 @@ def _read_npz(path: Path) -> MnistArrays:
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in ("x_train", "y_train", "x_test", "y_test")}
     except (KeyError, ValueError, OSError) as exc:
-        raise MnistDataError(f"{path} is not a valid MNIST .npz ({exc}). Delete it and load again.") from exc
+        raise MnistDataError(
+            f"{path} is not a valid MNIST .npz ({exc}). Delete it and load again."
+        ) from exc
     for name in ("x_train", "x_test"):
         a = arrays[name]
         if a.dtype != np.uint8 or a.ndim != 3 or a.shape[1:] != (28, 28):
-            raise MnistDataError(f"{path}: {name} has dtype {a.dtype} and shape {a.shape}, expected uint8 (N, 28, 28)")
+            raise MnistDataError(
+                f"{path}: {name} has dtype {a.dtype} and shape {a.shape}, expected uint8 (N, 28, 28)"
+            )
     for x_name, y_name in (("x_train", "y_train"), ("x_test", "y_test")):
         y = arrays[y_name]
-        if y.ndim != 1 or len(y) != len(arrays[x_name]) or (y.size and (y.min() < 0 or y.max() > 9)):
+        if (
+            y.ndim != 1
+            or len(y) != len(arrays[x_name])
+            or (y.size and (y.min() < 0 or y.max() > 9))
+        ):
             raise MnistDataError(f"{path}: {y_name} must be {len(arrays[x_name])} labels in 0..9")
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
 
@@ -86,7 +94,7 @@ def _download_mnist() -> Path:
     )
 
 
-def load_mnist(path: Optional[Path] = None, allow_download: bool = True) -> MnistArrays:
+def load_mnist(path: Path | None = None, allow_download: bool = True) -> MnistArrays:
     """Return ``(x_train, y_train), (x_test, y_test)`` as uint8 arrays, as ``keras.datasets.mnist.load_data()``.
 
     ``path`` points at another ``.npz`` with the same four arrays (no checksum is required of it).
@@ -94,7 +102,9 @@ def load_mnist(path: Optional[Path] = None, allow_download: bool = True) -> Mnis
     if path is not None:
         path = Path(path)
         if not path.is_file():
-            raise MnistDataError(f"MNIST file {path} does not exist. Pass an existing .npz or omit `path`.")
+            raise MnistDataError(
+                f"MNIST file {path} does not exist. Pass an existing .npz or omit `path`."
+            )
         return _read_npz(path)
 
     if MNIST_FILE.is_file():
@@ -146,8 +156,8 @@ def to_float_images(x: np.ndarray) -> np.ndarray:
 
 def load_mnist_splits(
     val_size: int = 5000,
-    train_subset: Optional[int] = None,
-    test_subset: Optional[int] = None,
+    train_subset: int | None = None,
+    test_subset: int | None = None,
     seed: int = config.DEFAULT_SEED,
 ) -> dict[str, np.ndarray]:
     """Return float32 ``x_train, y_train, x_val, y_val, x_test, y_test`` (images (N, 28, 28, 1) in [0, 1]).
@@ -199,11 +209,11 @@ def _stratified_subset(x: np.ndarray, y: np.ndarray, n: int, rng: np.random.Gene
 
 def make_dataset(
     x: np.ndarray,
-    y: Optional[np.ndarray] = None,
+    y: np.ndarray | None = None,
     batch_size: int = 128,
     shuffle: bool = False,
     seed: int = config.DEFAULT_SEED,
-    augment: Optional[Callable] = None,
+    augment: Callable | None = None,
     cache: bool = True,
 ):
     """Return a batched, prefetched ``tf.data.Dataset`` of ``(x, y)`` (or ``x``), optionally shuffled and augmented.
@@ -225,13 +235,20 @@ def make_dataset(
     ds = ds.batch(batch_size)
     if augment is not None:
         if y is not None:
-            ds = ds.map(lambda xb, yb: (augment(xb, training=True), yb), num_parallel_calls=tf.data.AUTOTUNE)
+            ds = ds.map(
+                lambda xb, yb: (augment(xb, training=True), yb), num_parallel_calls=tf.data.AUTOTUNE
+            )
         else:
             ds = ds.map(lambda xb: augment(xb, training=True), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def mnist_augmenter(translate: float = 0.08, rotate_degrees: float = 8.0, zoom: float = 0.08, seed: int = config.DEFAULT_SEED):
+def mnist_augmenter(
+    translate: float = 0.08,
+    rotate_degrees: float = 8.0,
+    zoom: float = 0.08,
+    seed: int = config.DEFAULT_SEED,
+):
     """Return a light Keras augmentation pipeline for digits (small shifts, rotations, zooms; no flips)."""
     import keras
 
@@ -239,7 +256,9 @@ def mnist_augmenter(translate: float = 0.08, rotate_degrees: float = 8.0, zoom: 
         [
             keras.layers.RandomRotation(rotate_degrees / 360.0, fill_mode="constant", seed=seed),
             keras.layers.RandomZoom(zoom, fill_mode="constant", seed=seed + 1),
-            keras.layers.RandomTranslation(translate, translate, fill_mode="constant", seed=seed + 2),
+            keras.layers.RandomTranslation(
+                translate, translate, fill_mode="constant", seed=seed + 2
+            ),
         ],
         name="mnist_augmenter",
     )

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
-BOX_COLORS = {"conv": "#cfe2f3", "bn": "#fff2cc", "act": "#d9ead3", "add": "#f4cccc", "io": "#eeeeee", "other": "#e6e0f0"}
+BOX_COLORS = {
+    "conv": "#cfe2f3",
+    "bn": "#fff2cc",
+    "act": "#d9ead3",
+    "add": "#f4cccc",
+    "io": "#eeeeee",
+    "other": "#e6e0f0",
+}
 
 
 def _kind(label: str) -> str:
@@ -18,12 +25,29 @@ def _kind(label: str) -> str:
         return "add"
     if text.startswith(("input", "output")):
         return "io"
-    if text.split()[0] in ("relu", "elu", "gelu", "swish", "silu", "leaky_relu", "selu", "mish", "tanh", "sigmoid"):
+    if text.split()[0] in (
+        "relu",
+        "elu",
+        "gelu",
+        "swish",
+        "silu",
+        "leaky_relu",
+        "selu",
+        "mish",
+        "tanh",
+        "sigmoid",
+    ):
         return "act"
     return "other"
 
 
-def draw_stack(ax, labels: Sequence[str], skip: tuple[int, int] | None = None, skip_label: str = "", title: str = ""):
+def draw_stack(
+    ax,
+    labels: Sequence[str],
+    skip: tuple[int, int] | None = None,
+    skip_label: str = "",
+    title: str = "",
+):
     """Draw ``labels`` as boxes from top to bottom joined by arrows (and an optional skip arrow); return the box centres.
 
     ``skip=(i, j)`` draws a bypass from the output of box ``i`` to box ``j`` on the right-hand side.
@@ -38,20 +62,50 @@ def draw_stack(ax, labels: Sequence[str], skip: tuple[int, int] | None = None, s
     height, gap, width = 0.62, 0.38, 3.2
     centres = [(0.0, -(height + gap) * i) for i in range(n)]
     for (x, y), label in zip(centres, labels):
-        box = FancyBboxPatch((x - width / 2, y - height / 2), width, height, boxstyle="round,pad=0.02,rounding_size=0.12",
-                             facecolor=BOX_COLORS[_kind(label)], edgecolor="#444444", linewidth=1)
+        box = FancyBboxPatch(
+            (x - width / 2, y - height / 2),
+            width,
+            height,
+            boxstyle="round,pad=0.02,rounding_size=0.12",
+            facecolor=BOX_COLORS[_kind(label)],
+            edgecolor="#444444",
+            linewidth=1,
+        )
         ax.add_patch(box)
         ax.text(x, y, label, ha="center", va="center", fontsize=9)
     for (x0, y0), (x1, y1) in zip(centres[:-1], centres[1:]):
-        ax.annotate("", xy=(x1, y1 + height / 2), xytext=(x0, y0 - height / 2),
-                    arrowprops=dict(arrowstyle="->", color="#333333", lw=1.2))
+        ax.annotate(
+            "",
+            xy=(x1, y1 + height / 2),
+            xytext=(x0, y0 - height / 2),
+            arrowprops=dict(arrowstyle="->", color="#333333", lw=1.2),
+        )
     if skip is not None:
         (_, ys), (_, ye) = centres[skip[0]], centres[skip[1]]
         side = width / 2 + 0.55
-        ax.plot([0, side, side], [ys - height / 2 - gap / 2, ys - height / 2 - gap / 2, ye], color="#c0392b", lw=1.6)
-        ax.annotate("", xy=(width / 2, ye), xytext=(side, ye), arrowprops=dict(arrowstyle="->", color="#c0392b", lw=1.6))
+        ax.plot(
+            [0, side, side],
+            [ys - height / 2 - gap / 2, ys - height / 2 - gap / 2, ye],
+            color="#c0392b",
+            lw=1.6,
+        )
+        ax.annotate(
+            "",
+            xy=(width / 2, ye),
+            xytext=(side, ye),
+            arrowprops=dict(arrowstyle="->", color="#c0392b", lw=1.6),
+        )
         if skip_label:
-            ax.text(side + 0.1, (ys + ye) / 2, skip_label, rotation=90, ha="left", va="center", fontsize=9, color="#c0392b")
+            ax.text(
+                side + 0.1,
+                (ys + ye) / 2,
+                skip_label,
+                rotation=90,
+                ha="left",
+                va="center",
+                fontsize=9,
+                color="#c0392b",
+            )
     ax.set_xlim(-width / 2 - 0.3, width / 2 + 1.4)
     ax.set_ylim(centres[-1][1] - height, height)
     ax.set_aspect("equal")
@@ -77,11 +131,25 @@ def plot_resnet_diagram(filters: int = 64, blocks: int = 3, activation: str = "r
         "dense 10, softmax",
         "output: 10 probabilities",
     ]
-    block = ["input x", f"conv 3x3, {filters}", "BN", activation, f"conv 3x3, {filters}", "BN",
-             "add: x + F(x)", activation, "output"]
+    block = [
+        "input x",
+        f"conv 3x3, {filters}",
+        "BN",
+        activation,
+        f"conv 3x3, {filters}",
+        "BN",
+        "add: x + F(x)",
+        activation,
+        "output",
+    ]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 8.5), gridspec_kw={"width_ratios": [1, 1]})
     draw_stack(left, network, title=f"The network ({blocks} residual blocks)")
-    draw_stack(right, block, skip=(0, 6), skip_label="shortcut: identity (1x1 conv + BN when downsampling)",
-               title="One residual block: output = act(x + F(x))")
+    draw_stack(
+        right,
+        block,
+        skip=(0, 6),
+        skip_label="shortcut: identity (1x1 conv + BN when downsampling)",
+        title="One residual block: output = act(x + F(x))",
+    )
     fig.tight_layout()
     return fig

@@ -7,7 +7,8 @@ and training-curve figures.
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping, Optional, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -46,7 +47,9 @@ def _history_dict(history: Any) -> dict[str, list[float]]:
     """Return the per-epoch metrics dict of a keras History (or the dict itself)."""
     logs = getattr(history, "history", history)
     if not isinstance(logs, Mapping):
-        raise TypeError(f"history must be a keras History or its .history dict, got {type(history).__name__}")
+        raise TypeError(
+            f"history must be a keras History or its .history dict, got {type(history).__name__}"
+        )
     return {k: list(v) for k, v in logs.items()}
 
 
@@ -84,7 +87,9 @@ def accuracy(y_true: Any, y_pred: Any) -> float:
     return float(np.mean(t == p))
 
 
-def confusion_matrix(y_true: Any, y_pred: Any, num_classes: int = 10, normalize: Optional[str] = None) -> np.ndarray:
+def confusion_matrix(
+    y_true: Any, y_pred: Any, num_classes: int = 10, normalize: str | None = None
+) -> np.ndarray:
     """Return the (num_classes, num_classes) confusion matrix, rows = true class, columns = predicted class.
 
     ``normalize="true"`` divides each row by its class count (rows of absent classes stay 0).
@@ -92,7 +97,9 @@ def confusion_matrix(y_true: Any, y_pred: Any, num_classes: int = 10, normalize:
     from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
     if normalize not in (None, False, "true"):
-        raise ValueError(f"normalize must be None/False (counts) or 'true' (rows sum to 1), got {normalize!r}")
+        raise ValueError(
+            f"normalize must be None/False (counts) or 'true' (rows sum to 1), got {normalize!r}"
+        )
     t, p = _pair(y_true, y_pred)
     top = max(int(t.max(initial=-1)), int(p.max(initial=-1)))
     if top >= num_classes:
@@ -110,7 +117,9 @@ def per_class_accuracy(y_true: Any, y_pred: Any, num_classes: int = 10) -> np.nd
     if num_classes < 1:
         raise ValueError(f"num_classes must be >= 1, got {num_classes}")
     if t.size and t.max() >= num_classes:
-        raise ValueError(f"y_true has label {t.max()} but num_classes={num_classes}: raise num_classes")
+        raise ValueError(
+            f"y_true has label {t.max()} but num_classes={num_classes}: raise num_classes"
+        )
     totals = np.bincount(t, minlength=num_classes).astype(np.float64)
     correct = np.bincount(t[t == p], minlength=num_classes).astype(np.float64)
     out = np.full(num_classes, np.nan)
@@ -118,7 +127,7 @@ def per_class_accuracy(y_true: Any, y_pred: Any, num_classes: int = 10) -> np.nd
     return out
 
 
-def classification_report_table(y_true: Any, y_pred: Any, class_names: Optional[Sequence[str]] = None):
+def classification_report_table(y_true: Any, y_pred: Any, class_names: Sequence[str] | None = None):
     """Return a DataFrame of precision, recall, f1-score and support per class plus macro/weighted averages."""
     import pandas as pd
     from sklearn.metrics import classification_report
@@ -126,14 +135,18 @@ def classification_report_table(y_true: Any, y_pred: Any, class_names: Optional[
     t, p = _pair(y_true, y_pred)
     labels = np.unique(np.concatenate([t, p]))
     names = [str(class_names[k]) if class_names is not None else str(k) for k in labels]
-    report = classification_report(t, p, labels=labels, target_names=names, output_dict=True, zero_division=0)
-    report.pop("accuracy", None)  # a bare float; it equals the micro average and is shown by accuracy()
+    report = classification_report(
+        t, p, labels=labels, target_names=names, output_dict=True, zero_division=0
+    )
+    report.pop(
+        "accuracy", None
+    )  # a bare float; it equals the micro average and is shown by accuracy()
     table = pd.DataFrame(report).T[["precision", "recall", "f1-score", "support"]]
     table["support"] = table["support"].astype(int)
     return table
 
 
-def most_confused_pairs(y_true: Any, y_pred: Any, k: int = 5, num_classes: Optional[int] = None):
+def most_confused_pairs(y_true: Any, y_pred: Any, k: int = 5, num_classes: int | None = None):
     """Return a DataFrame of the ``k`` most frequent mistakes: true, predicted, count, share_of_true.
 
     ``share_of_true`` is count / number of examples of the true class. Rows are ordered by count
@@ -169,17 +182,25 @@ def most_confused_pairs(y_true: Any, y_pred: Any, k: int = 5, num_classes: Optio
 def plot_confusion_matrix(
     y_true: Any,
     y_pred: Any,
-    class_names: Optional[Sequence[str]] = None,
+    class_names: Sequence[str] | None = None,
     normalize: Any = False,
     ax: Any = None,
-    title: Optional[str] = None,
+    title: str | None = None,
 ):
     """Return the Axes of a seaborn heatmap of the confusion matrix (counts, or rows normalised with "true")."""
     import seaborn as sns
 
     t, p = _pair(y_true, y_pred)
-    num_classes = len(class_names) if class_names is not None else int(max(t.max(initial=0), p.max(initial=0))) + 1
-    names = [str(c) for c in class_names] if class_names is not None else [str(k) for k in range(num_classes)]
+    num_classes = (
+        len(class_names)
+        if class_names is not None
+        else int(max(t.max(initial=0), p.max(initial=0))) + 1
+    )
+    names = (
+        [str(c) for c in class_names]
+        if class_names is not None
+        else [str(k) for k in range(num_classes)]
+    )
     cm = confusion_matrix(t, p, num_classes=num_classes, normalize=normalize or None)
     if ax is None:
         _, ax = _plt().subplots(figsize=(6.4, 5.4))
@@ -197,7 +218,9 @@ def plot_confusion_matrix(
     )
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
-    default = "Confusion matrix (% of each true class)" if normalized else "Confusion matrix (counts)"
+    default = (
+        "Confusion matrix (% of each true class)" if normalized else "Confusion matrix (counts)"
+    )
     ax.set_title(title or default)
     return ax
 
@@ -209,7 +232,7 @@ def plot_misclassified(
     confidence: Any,
     n: int = 16,
     cols: int = 8,
-    class_names: Optional[Sequence[str]] = None,
+    class_names: Sequence[str] | None = None,
     title: str = "Misclassified images (most confident mistakes first)",
 ):
     """Return a Figure with up to ``n`` misclassified images, most confident mistakes first, titled true/pred/confidence."""
@@ -217,7 +240,9 @@ def plot_misclassified(
     images = np.asarray(x)
     conf = np.asarray(confidence, dtype=np.float64).reshape(-1)
     if len(images) != len(t) or len(conf) != len(t):
-        raise ValueError(f"x, y_true and confidence must have the same length: {len(images)}, {len(t)}, {len(conf)}")
+        raise ValueError(
+            f"x, y_true and confidence must have the same length: {len(images)}, {len(t)}, {len(conf)}"
+        )
     if images.ndim == 4 and images.shape[-1] == 1:
         images = images[..., 0]
     if n < 1 or cols < 1:
@@ -245,7 +270,7 @@ def plot_misclassified(
     return fig
 
 
-def _accuracy_key(logs: Mapping[str, Any]) -> Optional[str]:
+def _accuracy_key(logs: Mapping[str, Any]) -> str | None:
     """Return the name of the training accuracy metric in ``logs``, or None."""
     for key in ("accuracy", "sparse_categorical_accuracy", "acc", "categorical_accuracy"):
         if key in logs:
@@ -257,7 +282,9 @@ def plot_training_curves(history: Any, title: str = "Training curves"):
     """Return a Figure with loss and (if logged) accuracy per epoch, training vs validation."""
     logs = _history_dict(history)
     if "loss" not in logs:
-        raise ValueError(f"history has no 'loss' key (keys: {sorted(logs)}); pass the History returned by fit()")
+        raise ValueError(
+            f"history has no 'loss' key (keys: {sorted(logs)}); pass the History returned by fit()"
+        )
     panels = [("loss", "loss")]
     acc_key = _accuracy_key(logs)
     if acc_key:
@@ -294,7 +321,9 @@ def per_class_history(history: Any) -> dict[int, list[float]]:
 
 
 def plot_per_class_accuracy(
-    history: Any, class_names: Optional[Sequence[str]] = None, title: str = "Validation accuracy per class"
+    history: Any,
+    class_names: Sequence[str] | None = None,
+    title: str = "Validation accuracy per class",
 ):
     """Return a Figure with one line per class: validation accuracy (%) per epoch."""
     curves = per_class_history(history)
@@ -304,7 +333,14 @@ def plot_per_class_accuracy(
     for i, (k, values) in enumerate(curves.items()):
         epochs = np.arange(1, len(values) + 1)
         label = str(class_names[k]) if class_names is not None else str(k)
-        ax.plot(epochs, 100 * np.asarray(values, dtype=float), "o-", ms=3, color=cmap(i % cmap.N), label=label)
+        ax.plot(
+            epochs,
+            100 * np.asarray(values, dtype=float),
+            "o-",
+            ms=3,
+            color=cmap(i % cmap.N),
+            label=label,
+        )
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation accuracy (%)")
     ax.set_title(title)
@@ -319,7 +355,7 @@ def plot_accuracy_vs_cost(
     cost_columns: Sequence[str] = ("params", "macs"),
     accuracy_column: str = "test_accuracy",
     label_column: str = "model",
-    cost_labels: Optional[Sequence[str]] = None,
+    cost_labels: Sequence[str] | None = None,
     title: str = "Accuracy vs cost",
 ):
     """Return a Figure with one panel per cost column: accuracy (%) vs cost on a log x axis, points labelled."""
@@ -333,7 +369,9 @@ def plot_accuracy_vs_cost(
         raise ValueError("cost_columns must name at least one column, e.g. ('params', 'macs')")
     labels = list(cost_labels) if cost_labels is not None else list(cost_columns)
     plt = _plt()
-    fig, axes = plt.subplots(1, len(cost_columns), figsize=(6 * len(cost_columns), 4.2), squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(cost_columns), figsize=(6 * len(cost_columns), 4.2), squeeze=False
+    )
     for ax, col, xlabel in zip(axes[0], cost_columns, labels):
         ax.scatter(df[col], 100 * df[accuracy_column], s=40, zorder=3)
         for _, row in df.iterrows():

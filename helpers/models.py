@@ -18,16 +18,27 @@ Conventions shared by every builder:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from types import ModuleType
-from typing import Callable, Optional, Sequence
 
 from helpers import keras_policy
 
 MNIST_SHAPE = (28, 28, 1)
-ACTIVATIONS = ("relu", "elu", "gelu", "swish", "silu", "leaky_relu", "selu", "mish", "tanh", "sigmoid")
+ACTIVATIONS = (
+    "relu",
+    "elu",
+    "gelu",
+    "swish",
+    "silu",
+    "leaky_relu",
+    "selu",
+    "mish",
+    "tanh",
+    "sigmoid",
+)
 
 
-def _keras(keras_module: Optional[ModuleType]) -> ModuleType:
+def _keras(keras_module: ModuleType | None) -> ModuleType:
     """Return the Keras module to build with (Keras 3 unless ``tf_keras`` is passed)."""
     return keras_module or keras_policy.modern_keras()
 
@@ -35,7 +46,9 @@ def _keras(keras_module: Optional[ModuleType]) -> ModuleType:
 def _check_common(input_shape: Sequence[int], num_classes: int) -> None:
     """Raise a clear error for an impossible input shape or class count."""
     if len(tuple(input_shape)) != 3 or any(int(d) <= 0 for d in input_shape):
-        raise ValueError(f"input_shape must be (height, width, channels), e.g. (28, 28, 1); got {input_shape!r}")
+        raise ValueError(
+            f"input_shape must be (height, width, channels), e.g. (28, 28, 1); got {input_shape!r}"
+        )
     if int(num_classes) < 2:
         raise ValueError(f"num_classes must be at least 2, got {num_classes!r}")
 
@@ -51,7 +64,7 @@ def build_mlp_baseline(
     activation: str = "relu",
     input_shape: Sequence[int] = MNIST_SHAPE,
     num_classes: int = 10,
-    keras_module: Optional[ModuleType] = None,
+    keras_module: ModuleType | None = None,
 ):
     """Return the baseline MLP: Flatten -> Dense 77 -> Dense 74 -> Dense 63 -> softmax (71,582 parameters).
 
@@ -76,7 +89,7 @@ def build_mlp_tuned(
     activation: str = "relu",
     input_shape: Sequence[int] = MNIST_SHAPE,
     num_classes: int = 10,
-    keras_module: Optional[ModuleType] = None,
+    keras_module: ModuleType | None = None,
 ):
     """Return the tuned MLP: Flatten -> Dense 90 (no bias) -> BatchNorm -> activation -> Dropout -> softmax (71,830 params).
 
@@ -103,7 +116,7 @@ def build_small_cnn(
     dense_units: int = 30,
     input_shape: Sequence[int] = MNIST_SHAPE,
     num_classes: int = 10,
-    keras_module: Optional[ModuleType] = None,
+    keras_module: ModuleType | None = None,
 ):
     """Return the small CNN: [Conv 3x3 6 same -> MaxPool 2] x 2 -> Dense 30 -> softmax (9,550 params, 114,960 MACs).
 
@@ -130,7 +143,7 @@ def build_tiny_cnn(
     dropout: float = 0.0,
     input_shape: Sequence[int] = MNIST_SHAPE,
     num_classes: int = 10,
-    keras_module: Optional[ModuleType] = None,
+    keras_module: ModuleType | None = None,
 ):
     """Return the tiny CNN (7,970 params, under 8,000): 3x3 convs with BN, a 1x1 transition, global average pooling.
 
@@ -141,13 +154,17 @@ def build_tiny_cnn(
     """
     _check_common(input_shape, num_classes)
     if len(widths) != 7:
-        raise ValueError(f"widths needs 7 entries (conv1-3, 1x1 transition, conv4-6), got {len(widths)}")
+        raise ValueError(
+            f"widths needs 7 entries (conv1-3, 1x1 transition, conv4-6), got {len(widths)}"
+        )
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
     K = _keras(keras_module)
 
     def conv_bn(x, filters: int, kernel: int, name: str):
-        x = K.layers.Conv2D(int(filters), kernel, padding="valid", use_bias=False, name=f"{name}")(x)
+        x = K.layers.Conv2D(int(filters), kernel, padding="valid", use_bias=False, name=f"{name}")(
+            x
+        )
         x = K.layers.BatchNormalization(name=f"{name}_bn")(x)
         x = K.layers.Activation("relu", name=f"{name}_relu")(x)
         return K.layers.Dropout(dropout, name=f"{name}_dropout")(x) if dropout else x
@@ -170,7 +187,7 @@ def build_lenet5(
     activation: str = "tanh",
     input_shape: Sequence[int] = MNIST_SHAPE,
     num_classes: int = 10,
-    keras_module: Optional[ModuleType] = None,
+    keras_module: ModuleType | None = None,
 ):
     """Return LeNet-5 for 28x28 inputs: C1 6@5x5 'same' -> avg-pool -> C3 16@5x5 -> avg-pool -> 120 -> 84 -> softmax (61,706 params).
 
@@ -194,7 +211,7 @@ def build_lenet5(
 def build_five_layer_cnn(
     input_shape: Sequence[int] = MNIST_SHAPE,
     num_classes: int = 10,
-    keras_module: Optional[ModuleType] = None,
+    keras_module: ModuleType | None = None,
 ):
     """Return the five-layer CNN: Conv 128 5x5 -> pool -> Conv 256 5x5 -> pool -> Dense 64 -> Dense 32 -> softmax (1,087,402 params).
 
@@ -219,7 +236,9 @@ def build_five_layer_cnn(
     return K.Model(inputs, outputs, name="five_layer_cnn")
 
 
-def residual_block(x, filters: int, activation: str, downsample: bool, name: str, keras_module: ModuleType):
+def residual_block(
+    x, filters: int, activation: str, downsample: bool, name: str, keras_module: ModuleType
+):
     """Return the output tensor of one residual block: conv-BN-act-conv-BN, plus the shortcut, then act.
 
     With ``downsample`` the first conv has stride 2 and the shortcut is a 1x1 stride-2 conv + BN;
@@ -234,7 +253,9 @@ def residual_block(x, filters: int, activation: str, downsample: bool, name: str
     y = K.layers.BatchNormalization(name=f"{name}_bn2")(y)
     shortcut = x
     if downsample or int(x.shape[-1]) != filters:
-        shortcut = K.layers.Conv2D(filters, 1, strides=stride, padding="same", name=f"{name}_proj")(x)
+        shortcut = K.layers.Conv2D(filters, 1, strides=stride, padding="same", name=f"{name}_proj")(
+            x
+        )
         shortcut = K.layers.BatchNormalization(name=f"{name}_proj_bn")(shortcut)
     y = K.layers.Add(name=f"{name}_add")([shortcut, y])
     return K.layers.Activation(activation, name=f"{name}_out")(y)
@@ -248,7 +269,7 @@ def build_resnet(
     dense_units: int = 64,
     input_shape: Sequence[int] = MNIST_SHAPE,
     num_classes: int = 10,
-    keras_module: Optional[ModuleType] = None,
+    keras_module: ModuleType | None = None,
 ):
     """Return the ResNet: Conv 7x7/2 -> BN -> act -> MaxPool 3x3/2 -> residual blocks -> GAP -> Dense 64 -> softmax (231,370 params).
 
@@ -259,9 +280,13 @@ def build_resnet(
     _check_activation(activation)
     downsample = tuple(bool(d) for d in downsample)
     if len(downsample) != blocks:
-        raise ValueError(f"downsample needs one flag per block ({blocks}), got {len(downsample)}: {downsample}")
+        raise ValueError(
+            f"downsample needs one flag per block ({blocks}), got {len(downsample)}: {downsample}"
+        )
     if int(filters) <= 0 or int(blocks) < 0:
-        raise ValueError(f"filters must be positive and blocks non-negative, got filters={filters}, blocks={blocks}")
+        raise ValueError(
+            f"filters must be positive and blocks non-negative, got filters={filters}, blocks={blocks}"
+        )
     K = _keras(keras_module)
     inputs = K.Input(shape=tuple(input_shape), name="image")
     x = K.layers.Conv2D(int(filters), 7, strides=2, padding="same", name="stem_conv")(inputs)
@@ -292,4 +317,3 @@ def build_classifier(name: str, **kwargs):
     if name not in CLASSIFIERS:
         raise KeyError(f"unknown classifier {name!r}; choose one of {', '.join(CLASSIFIERS)}")
     return CLASSIFIERS[name](**kwargs)
-

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -18,7 +18,7 @@ def _plt():
 
 def plot_digit_grid(
     images: np.ndarray,
-    labels: Optional[Sequence] = None,
+    labels: Sequence | None = None,
     rows: int = 4,
     cols: int = 8,
     title: str = "",
@@ -49,7 +49,9 @@ def plot_digit_grid(
     return fig
 
 
-def plot_class_balance(splits: dict[str, np.ndarray], num_classes: int = 10, title: str = "Class balance"):
+def plot_class_balance(
+    splits: dict[str, np.ndarray], num_classes: int = 10, title: str = "Class balance"
+):
     """Return a Figure of side-by-side bars: the share of each class (in %) in each named label array."""
     if not splits:
         raise ValueError("splits must map a name to a label array, e.g. {'train': y_train}")
@@ -62,7 +64,12 @@ def plot_class_balance(splits: dict[str, np.ndarray], num_classes: int = 10, tit
         counts = np.bincount(np.asarray(labels).astype(int), minlength=num_classes)
         share = 100.0 * counts / counts.sum()
         top = max(top, float(share.max()))
-        ax.bar(classes + (i - (len(splits) - 1) / 2) * width, share, width, label=f"{name} (n={counts.sum():,})")
+        ax.bar(
+            classes + (i - (len(splits) - 1) / 2) * width,
+            share,
+            width,
+            label=f"{name} (n={counts.sum():,})",
+        )
     ax.axhline(100.0 / num_classes, color="k", lw=0.8, ls="--", label="perfectly balanced")
     ax.set_xticks(classes)
     ax.set_xlabel("class (digit)")
@@ -81,7 +88,9 @@ def plot_pixel_histogram(images: np.ndarray, bins: int = 64, title: str = "Pixel
     fig, ax = plt.subplots(figsize=(7, 3.2))
     ax.hist(values, bins=bins, color="tab:blue")
     ax.set_yscale("log")
-    ax.set_xlabel("pixel value" + (" (0 = background, 255 = ink)" if values.dtype == np.uint8 else ""))
+    ax.set_xlabel(
+        "pixel value" + (" (0 = background, 255 = ink)" if values.dtype == np.uint8 else "")
+    )
     ax.set_ylabel("number of pixels (log scale)")
     ax.set_title(title)
     fig.tight_layout()

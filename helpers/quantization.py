@@ -21,20 +21,24 @@ import io
 import math
 import time
 import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
+from typing import Any
 
 import numpy as np
 
 from helpers import config, keras_policy
 
 MODES = ("float32", "dynamic", "float16", "int8")
-INTEGER_MODES = ("int8", "int16x8")  # int16x8: int16 activations, int8 weights (fewer ops supported)
+INTEGER_MODES = (
+    "int8",
+    "int16x8",
+)  # int16x8: int16 activations, int8 weights (fewer ops supported)
 MIN_REPRESENTATIVE_SAMPLES = 100
 KB = 1024  # sizes are reported in KB of 1,024 bytes
 
-ModelSource = Union[bytes, bytearray, str, Path]
+ModelSource = bytes | bytearray | str | Path
 
 
 class QuantizationError(RuntimeError):
@@ -46,10 +50,14 @@ class QuantizationError(RuntimeError):
 # --------------------------------------------------------------------------------------------------
 
 
-def quantize_values(x: np.ndarray, scale: float, zero_point: int, dtype: Any = np.int8) -> np.ndarray:
+def quantize_values(
+    x: np.ndarray, scale: float, zero_point: int, dtype: Any = np.int8
+) -> np.ndarray:
     """Return ``round(x / scale + zero_point)`` clipped to the range of the integer ``dtype``."""
     if not scale > 0:
-        raise ValueError(f"scale must be positive, got {scale!r} (a tensor with scale 0 is not quantized)")
+        raise ValueError(
+            f"scale must be positive, got {scale!r} (a tensor with scale 0 is not quantized)"
+        )
     info = np.iinfo(dtype)
     q = np.round(np.asarray(x, dtype=np.float64) / scale + zero_point)
     return np.clip(q, info.min, info.max).astype(dtype)
@@ -69,13 +77,15 @@ def model_input_shape(model: Any) -> tuple:
     """Return the model's input shape with the batch axis, e.g. ``(None, 28, 28, 1)``."""
     shape = model.inputs[0].shape if getattr(model, "inputs", None) else None
     if shape is None:
-        raise ValueError("model has no defined input; build it with an Input layer (or call it once) before converting")
+        raise ValueError(
+            "model has no defined input; build it with an Input layer (or call it once) before converting"
+        )
     return tuple(None if d is None else int(d) for d in shape)
 
 
 def validate_representative_data(
     data: Any,
-    input_shape: Sequence[Optional[int]],
+    input_shape: Sequence[int | None],
     min_samples: int = MIN_REPRESENTATIVE_SAMPLES,
 ) -> np.ndarray:
     """Return the representative samples as float32 after checking dtype, shape, finiteness and count."""
@@ -109,7 +119,9 @@ def validate_representative_data(
         )
     if not np.all(np.isfinite(arr)):
         bad = int(np.sum(~np.isfinite(arr)))
-        raise ValueError(f"representative_data contains {bad} NaN or inf values; clean the samples before calibrating")
+        raise ValueError(
+            f"representative_data contains {bad} NaN or inf values; clean the samples before calibrating"
+        )
     return arr.astype(np.float32, copy=False)
 
 
@@ -126,7 +138,7 @@ def _quiet():
 def convert(
     model: Any,
     mode: str,
-    representative_data: Optional[np.ndarray] = None,
+    representative_data: np.ndarray | None = None,
     min_samples: int = MIN_REPRESENTATIVE_SAMPLES,
     check_integer_only: bool = True,
 ) -> bytes:
@@ -141,10 +153,14 @@ def convert(
     import tensorflow as tf
 
     if mode not in MODES + INTEGER_MODES[1:]:
-        raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES + INTEGER_MODES[1:])}")
+        raise ValueError(
+            f"unknown mode {mode!r}; use one of {', '.join(MODES + INTEGER_MODES[1:])}"
+        )
     samples = None
     if mode in INTEGER_MODES:
-        samples = validate_representative_data(representative_data, model_input_shape(model), min_samples)
+        samples = validate_representative_data(
+            representative_data, model_input_shape(model), min_samples
+        )
 
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     if mode != "float32":
@@ -179,7 +195,7 @@ def convert(
 
 def layer_error_table(
     model: Any, representative_data: np.ndarray, min_samples: int = MIN_REPRESENTATIVE_SAMPLES
-) -> "Any":
+) -> Any:
     """Return a DataFrame with one row per quantized op: its scale and error vs float (``rmse_over_scale`` near 0.29 = rounding only).
 
     Runs TFLite's ``QuantizationDebugger`` on the int8 model (float input and output) with the
@@ -190,7 +206,9 @@ def layer_error_table(
     import pandas as pd
     import tensorflow as tf
 
-    samples = validate_representative_data(representative_data, model_input_shape(model), min_samples)
+    samples = validate_representative_data(
+        representative_data, model_input_shape(model), min_samples
+    )
 
     def dataset():
         for i in range(len(samples)):
@@ -200,7 +218,9 @@ def layer_error_table(
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = dataset
     with _quiet():
-        debugger = tf.lite.experimental.QuantizationDebugger(converter=converter, debug_dataset=dataset)
+        debugger = tf.lite.experimental.QuantizationDebugger(
+            converter=converter, debug_dataset=dataset
+        )
         debugger.run()
         dump = io.StringIO()
         debugger.layer_statistics_dump(dump)
@@ -209,17 +229,29 @@ def layer_error_table(
     table["rmse_over_scale"] = np.sqrt(table["mean_squared_error"]) / table["scale"]
     # Fused op names list every source op; the last layer name in the first one is enough to read.
     table["tensor"] = table["tensor_name"].str.split(";").str[0]
-    return table[["op_name", "tensor", "scale", "zero_point", "mean_error", "max_abs_error", "rmse_over_scale"]]
+    return table[
+        [
+            "op_name",
+            "tensor",
+            "scale",
+            "zero_point",
+            "mean_error",
+            "max_abs_error",
+            "rmse_over_scale",
+        ]
+    ]
 
 
 def convert_all(
     model: Any,
-    representative_data: Optional[np.ndarray],
+    representative_data: np.ndarray | None,
     modes: Iterable[str] = MODES,
     min_samples: int = MIN_REPRESENTATIVE_SAMPLES,
 ) -> dict[str, bytes]:
     """Return ``{mode: tflite bytes}`` for each of ``modes`` (representative data is used for int8 only)."""
-    return {mode: convert(model, mode, representative_data, min_samples=min_samples) for mode in modes}
+    return {
+        mode: convert(model, mode, representative_data, min_samples=min_samples) for mode in modes
+    }
 
 
 def save_tflite(model_bytes: bytes, name: str) -> Path:
@@ -241,9 +273,13 @@ def _as_bytes(model: ModelSource) -> bytes:
     if isinstance(model, (str, Path)):
         path = Path(model)
         if not path.is_file():
-            raise FileNotFoundError(f"TFLite file {path} does not exist; convert the model first (quantization.convert)")
+            raise FileNotFoundError(
+                f"TFLite file {path} does not exist; convert the model first (quantization.convert)"
+            )
         return path.read_bytes()
-    raise TypeError(f"expected TFLite bytes or a path to a .tflite file, got {type(model).__name__}")
+    raise TypeError(
+        f"expected TFLite bytes or a path to a .tflite file, got {type(model).__name__}"
+    )
 
 
 def tflite_op_details(model: ModelSource) -> list[dict[str, Any]]:
@@ -263,8 +299,16 @@ def tflite_op_details(model: ModelSource) -> list[dict[str, Any]]:
         name = op_names.get(builtin, f"BUILTIN_{builtin}")
         if name == "CUSTOM":
             name = f"CUSTOM:{code.CustomCode().decode()}"
-        inputs = [type_names[graph.Tensors(int(j)).Type()] for j in op.InputsAsNumpy() if j >= 0] if op.InputsLength() else []
-        outputs = [type_names[graph.Tensors(int(j)).Type()] for j in op.OutputsAsNumpy()] if op.OutputsLength() else []
+        inputs = (
+            [type_names[graph.Tensors(int(j)).Type()] for j in op.InputsAsNumpy() if j >= 0]
+            if op.InputsLength()
+            else []
+        )
+        outputs = (
+            [type_names[graph.Tensors(int(j)).Type()] for j in op.OutputsAsNumpy()]
+            if op.OutputsLength()
+            else []
+        )
         details.append({"op": name, "inputs": inputs, "outputs": outputs})
     return details
 
@@ -323,11 +367,15 @@ def weight_tensors(model: ModelSource) -> list[dict[str, Any]]:
     return details
 
 
-def read_weight_tensor(model: ModelSource, name_contains: str, ndim: Optional[int] = None) -> dict[str, Any]:
+def read_weight_tensor(
+    model: ModelSource, name_contains: str, ndim: int | None = None
+) -> dict[str, Any]:
     """Return the first weight tensor whose name contains ``name_contains`` (and has ``ndim`` axes): its values plus the fields of :func:`weight_tensors`."""
     data = _as_bytes(model)
     candidates = [
-        t for t in weight_tensors(data) if name_contains in t["name"] and (ndim is None or len(t["shape"]) == ndim)
+        t
+        for t in weight_tensors(data)
+        if name_contains in t["name"] and (ndim is None or len(t["shape"]) == ndim)
     ]
     if not candidates:
         names = [t["name"] for t in weight_tensors(data)]
@@ -353,10 +401,14 @@ def _interpreter(model_bytes: bytes, num_threads: int, use_xnnpack: bool = True)
 
     from helpers.reporting import silenced_stderr
 
-    resolver = OpResolverType.AUTO if use_xnnpack else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    resolver = (
+        OpResolverType.AUTO if use_xnnpack else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    )
     with silenced_stderr():  # "Created TensorFlow Lite XNNPACK delegate" and similar lines
         interpreter = Interpreter(
-            model_content=model_bytes, num_threads=int(num_threads), experimental_op_resolver_type=resolver
+            model_content=model_bytes,
+            num_threads=int(num_threads),
+            experimental_op_resolver_type=resolver,
         )
         interpreter.allocate_tensors()
     return interpreter
@@ -377,7 +429,10 @@ class TFLiteModel:
         self.interpreter = _interpreter(self.model_bytes, num_threads, use_xnnpack)
         self._input = self.interpreter.get_input_details()[0]
         self._output = self.interpreter.get_output_details()[0]
-        if len(self.interpreter.get_input_details()) != 1 or len(self.interpreter.get_output_details()) != 1:
+        if (
+            len(self.interpreter.get_input_details()) != 1
+            or len(self.interpreter.get_output_details()) != 1
+        ):
             raise ValueError("TFLiteModel supports models with exactly one input and one output")
 
     @property
@@ -432,9 +487,13 @@ class TFLiteModel:
     def _check_shape(self, shape: tuple) -> None:
         """Raise a clear error if a batch of ``shape`` cannot go into the input tensor."""
         expected = self.input_shape
-        fits = len(shape) == len(expected) and all(w is None or w == g for w, g in zip(expected[1:], shape[1:]))
+        fits = len(shape) == len(expected) and all(
+            w is None or w == g for w, g in zip(expected[1:], shape[1:])
+        )
         if not fits:
-            raise ValueError(f"input of shape {shape} does not fit the model input {expected} (None = any size)")
+            raise ValueError(
+                f"input of shape {shape} does not fit the model input {expected} (None = any size)"
+            )
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         """Run one batch (already in the input dtype) and return the raw output tensor."""
@@ -457,7 +516,10 @@ class TFLiteModel:
             raise ValueError("x holds no samples")
         if np.issubdtype(x.dtype, np.floating) and not np.all(np.isfinite(x)):
             raise ValueError("x contains NaN or inf values")
-        outputs = [self._run(self.quantize_input(x[i : i + batch_size])) for i in range(0, len(x), batch_size)]
+        outputs = [
+            self._run(self.quantize_input(x[i : i + batch_size]))
+            for i in range(0, len(x), batch_size)
+        ]
         return self.dequantize_output(np.concatenate(outputs, axis=0))
 
     __call__ = predict
@@ -483,7 +545,9 @@ def output_parity(reference: np.ndarray, candidate: np.ndarray) -> dict[str, flo
     ref = np.asarray(reference, dtype=np.float64)
     cand = np.asarray(candidate, dtype=np.float64)
     if ref.shape != cand.shape:
-        raise ValueError(f"outputs differ in shape: reference {ref.shape} vs candidate {cand.shape}")
+        raise ValueError(
+            f"outputs differ in shape: reference {ref.shape} vs candidate {cand.shape}"
+        )
     if ref.size == 0:
         raise ValueError("outputs are empty")
     diff = np.abs(cand - ref)
@@ -495,12 +559,14 @@ def accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float:
     probabilities = np.asarray(probabilities)
     labels = np.asarray(labels).reshape(-1)
     if probabilities.ndim != 2 or len(probabilities) != len(labels):
-        raise ValueError(f"expected (N, classes) outputs and N labels, got {probabilities.shape} and {labels.shape}")
+        raise ValueError(
+            f"expected (N, classes) outputs and N labels, got {probabilities.shape} and {labels.shape}"
+        )
     return float(np.mean(np.argmax(probabilities, axis=1) == labels))
 
 
 def median_latency_ms(
-    model: Union[ModelSource, TFLiteModel],
+    model: ModelSource | TFLiteModel,
     x1: np.ndarray,
     threads: Sequence[int] = (1, 2),
     repeats: int = 50,
@@ -513,7 +579,9 @@ def median_latency_ms(
     data = model.model_bytes if isinstance(model, TFLiteModel) else _as_bytes(model)
     x1 = np.asarray(x1)
     if x1.ndim >= 1 and x1.shape[0] != 1:
-        raise ValueError(f"x1 must be one sample with a batch axis of 1, got shape {x1.shape}; use x[:1]")
+        raise ValueError(
+            f"x1 must be one sample with a batch axis of 1, got shape {x1.shape}; use x[:1]"
+        )
     result = {}
     for n in threads:
         runner = TFLiteModel(data, num_threads=int(n), use_xnnpack=use_xnnpack)
@@ -543,7 +611,7 @@ def compare_variants(
     threads: Sequence[int] = (1, 2),
     repeats: int = 30,
     baseline: str = "float32",
-) -> "Any":
+) -> Any:
     """Return a DataFrame with one row per TFLite variant: size, score, drop vs Keras, parity vs Keras, latency.
 
     ``score(predict_fn)`` returns the metric (accuracy, PSNR...) of a prediction function mapping float
@@ -561,7 +629,10 @@ def compare_variants(
 
         def keras_predict(x: np.ndarray, batch_size: int = 128) -> np.ndarray:
             x = np.asarray(x, dtype=np.float32)
-            parts = [np.asarray(keras_model(x[i : i + batch_size], training=False)) for i in range(0, len(x), batch_size)]
+            parts = [
+                np.asarray(keras_model(x[i : i + batch_size], training=False))
+                for i in range(0, len(x), batch_size)
+            ]
             return np.concatenate(parts, axis=0)
 
         keras_score = float(score(keras_predict))
@@ -569,12 +640,18 @@ def compare_variants(
         rows.append({"variant": "keras", "score": keras_score})
     for name, data in variants.items():
         runner = TFLiteModel(data)
-        row: dict[str, Any] = {"variant": name, "size_kb": size_kb(data), "score": float(score(runner.predict))}
+        row: dict[str, Any] = {
+            "variant": name,
+            "size_kb": size_kb(data),
+            "score": float(score(runner.predict)),
+        }
         if keras_model is not None:
             row["score_drop"] = keras_score - row["score"]
             parity = output_parity(keras_out, runner.predict(parity_input))
             row["parity_max_abs"], row["parity_mean_abs"] = parity["max_abs"], parity["mean_abs"]
-        for n, ms in median_latency_ms(data, latency_input, threads=threads, repeats=repeats).items():
+        for n, ms in median_latency_ms(
+            data, latency_input, threads=threads, repeats=repeats
+        ).items():
             row[f"latency_ms_{n}t"] = ms
         rows.append(row)
     table = pd.DataFrame(rows).set_index("variant")
@@ -620,11 +697,15 @@ def copy_weights(source: Any, target: Any) -> int:
     return len(src)
 
 
-def legacy_clone(builder: Callable[..., Any], source_model: Any = None, **builder_kwargs: Any) -> Any:
+def legacy_clone(
+    builder: Callable[..., Any], source_model: Any = None, **builder_kwargs: Any
+) -> Any:
     """Return ``builder(keras_module=tf_keras, **builder_kwargs)``, with the weights of ``source_model`` if given."""
     model = builder(keras_module=keras_policy.legacy_keras(), **builder_kwargs)
     if not keras_policy.is_legacy(_keras_module_of(model)):
-        raise TypeError(f"{getattr(builder, '__name__', builder)} ignored keras_module=tf_keras; tfmot needs a tf_keras model")
+        raise TypeError(
+            f"{getattr(builder, '__name__', builder)} ignored keras_module=tf_keras; tfmot needs a tf_keras model"
+        )
     if source_model is not None:
         copy_weights(source_model, model)
     return model
@@ -665,7 +746,9 @@ def prunable_model(
     ``end_step - begin_step`` a multiple of ``frequency`` so the final step reaches the target.
     """
     if not 0.0 < target_sparsity < 1.0:
-        raise ValueError(f"target_sparsity must be between 0 and 1 (e.g. 0.5), got {target_sparsity}")
+        raise ValueError(
+            f"target_sparsity must be between 0 and 1 (e.g. 0.5), got {target_sparsity}"
+        )
     if not 0 <= begin_step < end_step:
         raise ValueError(f"need 0 <= begin_step < end_step, got {begin_step} and {end_step}")
     if frequency < 1:
@@ -673,7 +756,10 @@ def prunable_model(
     tfmot = keras_policy.import_tfmot()
     base = legacy_clone(builder, source_model, **builder_kwargs)
     schedule = tfmot.sparsity.keras.PolynomialDecay(
-        initial_sparsity=0.0, final_sparsity=float(target_sparsity), begin_step=int(begin_step), end_step=int(end_step),
+        initial_sparsity=0.0,
+        final_sparsity=float(target_sparsity),
+        begin_step=int(begin_step),
+        end_step=int(end_step),
         frequency=int(frequency),
     )
     return tfmot.sparsity.keras.prune_low_magnitude(base, pruning_schedule=schedule)
@@ -688,7 +774,7 @@ def fine_tune(
     learning_rate: float = 1e-4,
     loss: str = "sparse_categorical_crossentropy",
     metrics: Sequence[str] = ("accuracy",),
-    validation_data: Optional[tuple] = None,
+    validation_data: tuple | None = None,
     callbacks: Sequence[Any] = (),
     verbose: int = 0,
 ) -> Any:
@@ -696,8 +782,13 @@ def fine_tune(
     K = keras_policy.legacy_keras()
     model.compile(optimizer=K.optimizers.Adam(learning_rate), loss=loss, metrics=list(metrics))
     return model.fit(
-        x, y, epochs=epochs, batch_size=batch_size, validation_data=validation_data,
-        callbacks=list(callbacks), verbose=verbose,
+        x,
+        y,
+        epochs=epochs,
+        batch_size=batch_size,
+        validation_data=validation_data,
+        callbacks=list(callbacks),
+        verbose=verbose,
     )
 
 
@@ -726,17 +817,32 @@ def prune_model(
     steps = math.ceil(len(x) / batch_size) * epochs
     frequency = max(1, min(100, steps // 30))  # about 20 pruning rounds before end_step
     end_step = frequency * max(1, (2 * steps) // (3 * frequency))
-    model = prunable_model(builder, source_model, target_sparsity, 0, end_step, frequency, **builder_kwargs)
+    model = prunable_model(
+        builder, source_model, target_sparsity, 0, end_step, frequency, **builder_kwargs
+    )
     fine_tune(
-        model, x, y, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, loss=loss, metrics=metrics,
-        callbacks=[tfmot.sparsity.keras.UpdatePruningStep()], verbose=verbose,
+        model,
+        x,
+        y,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        loss=loss,
+        metrics=metrics,
+        callbacks=[tfmot.sparsity.keras.UpdatePruningStep()],
+        verbose=verbose,
     )
     return tfmot.sparsity.keras.strip_pruning(model)
 
 
 def sparsity(model: Any) -> float:
     """Return the fraction of exactly-zero values among the model's kernels (weights with 2+ axes)."""
-    kernels = [np.asarray(w) for layer in _weighted_layers(model) for w in layer.get_weights() if np.ndim(w) >= 2]
+    kernels = [
+        np.asarray(w)
+        for layer in _weighted_layers(model)
+        for w in layer.get_weights()
+        if np.ndim(w) >= 2
+    ]
     total = sum(k.size for k in kernels)
     if total == 0:
         raise ValueError("model has no kernels (weights with 2 or more axes)")
@@ -748,7 +854,9 @@ def sparsity(model: Any) -> float:
 # --------------------------------------------------------------------------------------------------
 
 
-def load_or_train_classifier(name: str, splits: Mapping[str, np.ndarray], verbose: int = 0) -> tuple[Any, bool]:
+def load_or_train_classifier(
+    name: str, splits: Mapping[str, np.ndarray], verbose: int = 0
+) -> tuple[Any, bool]:
     """Return ``(model, trained_here)``: the classifier saved as ``name``, or one trained now with its recipe at quick-mode epochs."""
     from helpers import models, training
 
@@ -762,7 +870,11 @@ def load_or_train_classifier(name: str, splits: Mapping[str, np.ndarray], verbos
 
 
 def load_or_train_fsrcnn(
-    name: str, activation: str = "prelu", scale: int = 3, epochs: int = 2, steps_per_epoch: int = 100
+    name: str,
+    activation: str = "prelu",
+    scale: int = 3,
+    epochs: int = 2,
+    steps_per_epoch: int = 100,
 ) -> tuple[Any, bool]:
     """Return ``(model, trained_here)``: the FSRCNN saved as ``name``, or FSRCNN(56, 12, 4) trained briefly now."""
     from helpers import superres
@@ -772,7 +884,12 @@ def load_or_train_fsrcnn(
         return model, False
     model = superres.build_fsrcnn(scale=scale, activation=activation)
     superres.train_fsrcnn(
-        model, superres.load_sr_images("train"), superres.load_sr_images("val"), scale=scale,
-        epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=False,
+        model,
+        superres.load_sr_images("train"),
+        superres.load_sr_images("val"),
+        scale=scale,
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        verbose=False,
     )
     return model, True

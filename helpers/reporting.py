@@ -9,14 +9,17 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from helpers import config
 
 METRICS_SUBDIR = "metrics"
-_STARTED = time.time()  # a notebook imports this module in its third cell: its elapsed time starts here
+_STARTED = (
+    time.time()
+)  # a notebook imports this module in its third cell: its elapsed time starts here
 FIGURES_SUBDIR = "figures"
 
 
@@ -83,10 +86,17 @@ def print_environment() -> dict[str, Any]:
     env = environment_report()
     device = f"{len(env['gpus'])} GPU(s): {', '.join(env['gpus'])}" if env["gpus"] else "CPU only"
     print(f"Python {env['python']} | TensorFlow {env['tensorflow']} | Keras {env['keras']}")
-    print(f"{env['platform']} | {env['cpu_count']} CPU cores | {device}" + (" | Colab" if env["colab"] else ""))
+    print(
+        f"{env['platform']} | {env['cpu_count']} CPU cores | {device}"
+        + (" | Colab" if env["colab"] else "")
+    )
     print(
         f"Run mode: {env['mode'].upper()}"
-        + (" (small data, few epochs: numbers are a smoke test, not results)" if env["mode"] == "quick" else "")
+        + (
+            " (small data, few epochs: numbers are a smoke test, not results)"
+            if env["mode"] == "quick"
+            else ""
+        )
     )
     return env
 
@@ -106,7 +116,9 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def record_results(notebook: str, metrics: Mapping[str, Any], headline: list[str] | None = None) -> Path:
+def record_results(
+    notebook: str, metrics: Mapping[str, Any], headline: list[str] | None = None
+) -> Path:
     """Write ``metrics`` of ``notebook`` to ``reports[/quick]/metrics/<notebook>.json``; return the path.
 
     ``headline`` names the keys that go into the summary table (default: all scalar keys).
@@ -153,7 +165,9 @@ def _format_value(value: Any) -> str:
 def headline_metrics(record: Mapping[str, Any]) -> dict[str, Any]:
     """Return the scalar headline metrics of one results record."""
     metrics = record.get("metrics", {})
-    keys = record.get("headline") or [k for k, v in metrics.items() if isinstance(v, (int, float, str, bool))]
+    keys = record.get("headline") or [
+        k for k, v in metrics.items() if isinstance(v, (int, float, str, bool))
+    ]
     return {k: metrics[k] for k in keys if k in metrics}
 
 
@@ -168,7 +182,10 @@ def write_summary(
     failures = dict(failures or {})
     by_name = {r["notebook"]: r for r in records}
     # A notebook executed outside the runner still reports its own elapsed time.
-    wall_times = {**{n: r["elapsed_s"] for n, r in by_name.items() if "elapsed_s" in r}, **dict(wall_times)}
+    wall_times = {
+        **{n: r["elapsed_s"] for n, r in by_name.items() if "elapsed_s" in r},
+        **dict(wall_times),
+    }
     names = sorted(set(wall_times) | set(by_name) | set(failures))
     lines = [
         "# Results summary",

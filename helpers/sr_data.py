@@ -10,9 +10,9 @@ The model sees the Y channel of the LR image divided by 255; Cb and Cr are upsca
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Iterator, Sequence
+from functools import cache
 from pathlib import Path
-from typing import Iterator, Optional, Sequence, Union
 
 import numpy as np
 
@@ -25,8 +25,15 @@ NamedImages = list[tuple[str, np.ndarray]]
 # because the training set otherwise holds few natural photographs.
 SR_SPLITS: dict[str, tuple[str, ...]] = {
     "train": (
-        "rocket", "camera", "moon", "hubble_deep_field", "retina", "immunohistochemistry",
-        "brick", "grass", "gravel",
+        "rocket",
+        "camera",
+        "moon",
+        "hubble_deep_field",
+        "retina",
+        "immunohistochemistry",
+        "brick",
+        "grass",
+        "gravel",
     ),
     "val": ("clock", "coins"),
     "test": ("astronaut", "coffee", "chelsea"),
@@ -37,7 +44,8 @@ DOWNSCALE_FACTORS = (1.0, 0.9, 0.8, 0.7, 0.6)  # FSRCNN paper's data augmentatio
 
 # ITU-R BT.601 studio swing, RGB in [0, 1] -> YCbCr in [0, 255].
 _YCBCR_MATRIX = np.array(
-    [[65.481, 128.553, 24.966], [-37.797, -74.203, 112.0], [112.0, -93.786, -18.214]], dtype=np.float64
+    [[65.481, 128.553, 24.966], [-37.797, -74.203, 112.0], [112.0, -93.786, -18.214]],
+    dtype=np.float64,
 )
 _YCBCR_OFFSET = np.array([16.0, 128.0, 128.0], dtype=np.float64)
 _YCBCR_INVERSE = np.linalg.inv(_YCBCR_MATRIX)
@@ -77,7 +85,7 @@ def as_uint8_image(img: np.ndarray, name: str = "image") -> np.ndarray:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _skimage_photo(name: str) -> np.ndarray:
     """Return one of scikit-image's bundled photographs as uint8 RGB (read once, then cached)."""
     import skimage.data
@@ -103,16 +111,16 @@ def folder_split(names: Sequence[str], split: str) -> list[str]:
     n_test = max(1, round(n * FOLDER_SPLIT_FRACTIONS["test"])) if n >= 3 else 0
     n_val = max(1, round(n * FOLDER_SPLIT_FRACTIONS["val"])) if n >= 3 else 0
     # Interleave so every split samples the whole (sorted) collection, deterministically.
-    test = names[::max(1, n // n_test)][:n_test] if n_test else []
+    test = names[:: max(1, n // n_test)][:n_test] if n_test else []
     rest = [x for x in names if x not in set(test)]
-    val = rest[::max(1, len(rest) // n_val)][:n_val] if n_val else []
+    val = rest[:: max(1, len(rest) // n_val)][:n_val] if n_val else []
     train = [x for x in rest if x not in set(val)]
     if n < 3:  # too few to split: use everything everywhere, stated in load_sr_images' error text
         train = val = test = names
     return {"train": train, "val": val, "test": test}[split]
 
 
-def load_sr_images(split: str, folder: Optional[Union[str, Path]] = None) -> NamedImages:
+def load_sr_images(split: str, folder: str | Path | None = None) -> NamedImages:
     """Return the ``split`` ("train", "val", "test") images as a list of (name, uint8 RGB HxWx3).
 
     Without ``folder``: the fixed split of scikit-image's offline photographs in :data:`SR_SPLITS`.
@@ -125,8 +133,12 @@ def load_sr_images(split: str, folder: Optional[Union[str, Path]] = None) -> Nam
         return [(name, _skimage_photo(name)) for name in SR_SPLITS[split]]
     folder = Path(folder).expanduser()
     if not folder.is_dir():
-        raise FileNotFoundError(f"folder={str(folder)!r} is not a directory: pass a folder of png/jpg/bmp images")
-    files = {p.name: p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES}
+        raise FileNotFoundError(
+            f"folder={str(folder)!r} is not a directory: pass a folder of png/jpg/bmp images"
+        )
+    files = {
+        p.name: p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+    }
     if not files:
         raise ValueError(
             f"folder={str(folder)!r} holds no images ({', '.join(IMAGE_SUFFIXES)}): put some in it "
@@ -163,7 +175,9 @@ def rgb_to_y(img: np.ndarray) -> np.ndarray:
 
 def to_uint8(rgb_unit: np.ndarray) -> np.ndarray:
     """Return a float image in [0, 1] rounded to uint8 0..255 (values outside are clipped)."""
-    return np.clip(np.round(np.asarray(rgb_unit, dtype=np.float64) * 255.0), 0, 255).astype(np.uint8)
+    return np.clip(np.round(np.asarray(rgb_unit, dtype=np.float64) * 255.0), 0, 255).astype(
+        np.uint8
+    )
 
 
 # ----------------------------------------------------------------------------- degradation
@@ -200,7 +214,9 @@ def bicubic_resize(img: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
     img = as_uint8_image(img, "img")
     squeeze = img.ndim == 3 and img.shape[2] == 1
     pil = PILImage.fromarray(img[..., 0] if squeeze else img)
-    out = np.asarray(pil.resize((int(size_hw[1]), int(size_hw[0])), PILImage.BICUBIC), dtype=np.uint8)
+    out = np.asarray(
+        pil.resize((int(size_hw[1]), int(size_hw[0])), PILImage.BICUBIC), dtype=np.uint8
+    )
     return out[..., None] if squeeze else out
 
 
@@ -229,7 +245,9 @@ def lr_input(lr_rgb: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- patches
-def _y_pairs(images: NamedImages, scale: int, downscale_factors: Sequence[float]) -> list[tuple[np.ndarray, np.ndarray]]:
+def _y_pairs(
+    images: NamedImages, scale: int, downscale_factors: Sequence[float]
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Return (LR Y / 255, HR Y / 255) float32 pairs of every image at every downscale factor."""
     pairs = []
     for name, img in images:
@@ -237,10 +255,17 @@ def _y_pairs(images: NamedImages, scale: int, downscale_factors: Sequence[float]
         for f in downscale_factors:
             if not 0.0 < f <= 1.0:
                 raise ValueError(f"downscale factors must lie in (0, 1], got {f}")
-            src = rgb if f == 1.0 else bicubic_resize(rgb, (round(rgb.shape[0] * f), round(rgb.shape[1] * f)))
+            src = (
+                rgb
+                if f == 1.0
+                else bicubic_resize(rgb, (round(rgb.shape[0] * f), round(rgb.shape[1] * f)))
+            )
             hr, lr = sr_pair(src, scale)
             pairs.append(
-                ((rgb_to_y(lr) / 255.0).astype(np.float32), (rgb_to_y(hr) / 255.0).astype(np.float32))
+                (
+                    (rgb_to_y(lr) / 255.0).astype(np.float32),
+                    (rgb_to_y(hr) / 255.0).astype(np.float32),
+                )
             )
     return pairs
 
@@ -261,12 +286,14 @@ class PatchSampler:
         augment: bool = True,
         downscale_factors: Sequence[float] = DOWNSCALE_FACTORS,
         seed: int = 42,
-        pairs: Optional[Sequence[tuple[np.ndarray, np.ndarray]]] = None,
+        pairs: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
         weighting: str = "image",
     ) -> None:
         self.scale = _check_scale(scale)
         if not images and pairs is None:
-            raise ValueError("images is empty: pass a list of (name, image) pairs, e.g. load_sr_images('train')")
+            raise ValueError(
+                "images is empty: pass a list of (name, image) pairs, e.g. load_sr_images('train')"
+            )
         if patch_lr < 3:
             raise ValueError(f"patch_lr must be at least 3 LR pixels, got {patch_lr}")
         self.patch_lr = int(patch_lr)
@@ -275,9 +302,17 @@ class PatchSampler:
             pairs = _y_pairs(images, self.scale, downscale_factors if augment else (1.0,))
         self.pairs = [p for p in pairs if min(p[0].shape) >= self.patch_lr]
         if not self.pairs:
-            raise ValueError(f"every image is smaller than patch_lr={patch_lr} LR pixels: use a smaller patch_lr")
+            raise ValueError(
+                f"every image is smaller than patch_lr={patch_lr} LR pixels: use a smaller patch_lr"
+            )
         if weighting == "area":  # uniform over all patch positions: large images dominate
-            w = np.array([(lr.shape[0] - patch_lr + 1) * (lr.shape[1] - patch_lr + 1) for lr, _ in self.pairs], float)
+            w = np.array(
+                [
+                    (lr.shape[0] - patch_lr + 1) * (lr.shape[1] - patch_lr + 1)
+                    for lr, _ in self.pairs
+                ],
+                float,
+            )
         elif weighting == "image":  # every image (and every shrunk copy) as likely as any other
             w = np.ones(len(self.pairs))
         else:
@@ -322,8 +357,10 @@ def training_pairs(
     import hashlib
 
     key = (
-        tuple((name, hashlib.blake2b(np.ascontiguousarray(img).tobytes(), digest_size=16).hexdigest())
-              for name, img in images),
+        tuple(
+            (name, hashlib.blake2b(np.ascontiguousarray(img).tobytes(), digest_size=16).hexdigest())
+            for name, img in images
+        ),
         _check_scale(scale),
         tuple(downscale_factors),
     )
@@ -368,13 +405,19 @@ def make_sr_dataset(
         tf.TensorSpec((batch_size, p, p, 1), tf.float32),
         tf.TensorSpec((batch_size, s * p, s * p, 1), tf.float32),
     )
-    ds = tf.data.Dataset.from_generator(lambda: sampler.batches(batch_size), output_signature=signature)
+    ds = tf.data.Dataset.from_generator(
+        lambda: sampler.batches(batch_size), output_signature=signature
+    )
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def representative_lr_patches(n: int = 200, scale: int = 3, patch: int = 32, seed: int = 42) -> np.ndarray:
+def representative_lr_patches(
+    n: int = 200, scale: int = 3, patch: int = 32, seed: int = 42
+) -> np.ndarray:
     """Return ``n`` float32 LR Y patches (n, patch, patch, 1) in [0, 1] from the TRAIN images, as in training."""
     if n < 1:
         raise ValueError(f"n must be a positive number of patches, got {n}")
-    sampler = PatchSampler([], scale, patch_lr=patch, seed=seed, pairs=training_pairs(load_sr_images("train"), scale))
+    sampler = PatchSampler(
+        [], scale, patch_lr=patch, seed=seed, pairs=training_pairs(load_sr_images("train"), scale)
+    )
     return sampler.sample(n)[0]

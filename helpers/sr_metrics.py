@@ -26,7 +26,9 @@ def _shaved_y(img: np.ndarray, shave: int, name: str) -> np.ndarray:
     if shave < 0:
         raise ValueError(f"scale/shave must be non-negative, got {shave}")
     if y.shape[0] <= 2 * shave or y.shape[1] <= 2 * shave:
-        raise ValueError(f"{name} of size {y.shape[0]}x{y.shape[1]} is too small to shave {shave} px per border")
+        raise ValueError(
+            f"{name} of size {y.shape[0]}x{y.shape[1]} is too small to shave {shave} px per border"
+        )
     return y[shave : y.shape[0] - shave, shave : y.shape[1] - shave] if shave else y
 
 
@@ -70,14 +72,18 @@ def _filter_valid(img: np.ndarray, g: np.ndarray) -> np.ndarray:
 def ssim_map(a: np.ndarray, b: np.ndarray, peak: float = PEAK) -> np.ndarray:
     """Return the SSIM map of two float 2-D images (11x11 Gaussian window, sigma 1.5, valid part)."""
     if min(a.shape) < SSIM_WINDOW:
-        raise ValueError(f"images of size {a.shape} are smaller than the {SSIM_WINDOW}x{SSIM_WINDOW} SSIM window")
+        raise ValueError(
+            f"images of size {a.shape} are smaller than the {SSIM_WINDOW}x{SSIM_WINDOW} SSIM window"
+        )
     g = gaussian_window()
     c1, c2 = (SSIM_K1 * peak) ** 2, (SSIM_K2 * peak) ** 2
     mu_a, mu_b = _filter_valid(a, g), _filter_valid(b, g)
     var_a = _filter_valid(a * a, g) - mu_a**2
     var_b = _filter_valid(b * b, g) - mu_b**2
     cov = _filter_valid(a * b, g) - mu_a * mu_b
-    return ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
+    return ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / (
+        (mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2)
+    )
 
 
 def ssim_y(hr_rgb: np.ndarray, sr_rgb: np.ndarray, scale: int) -> float:

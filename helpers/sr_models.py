@@ -10,7 +10,7 @@ every layer but the last.
 from __future__ import annotations
 
 from types import ModuleType
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +29,7 @@ def build_fsrcnn(
     activation: str = "prelu",
     separable: bool = False,
     batch_norm: bool = False,
-    keras_module: Optional[ModuleType] = None,
+    keras_module: ModuleType | None = None,
 ):
     """Return an un-compiled FSRCNN(d, s, m) for ``scale``: Y in [0, 1] (None, None, 1) -> (s*H, s*W, 1).
 
@@ -40,23 +40,37 @@ def build_fsrcnn(
     K = keras_module or keras_policy.modern_keras()
     scale = _check_scale(scale)
     for arg, value in (("d", d), ("s", s), ("m", m)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < (0 if arg == "m" else 1):
-            raise ValueError(f"{arg} must be a {'non-negative' if arg == 'm' else 'positive'} integer, got {value!r}")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, np.integer))
+            or value < (0 if arg == "m" else 1)
+        ):
+            raise ValueError(
+                f"{arg} must be a {'non-negative' if arg == 'm' else 'positive'} integer, got {value!r}"
+            )
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
 
     def act(x, name):
         if activation == "prelu":
             # One slope per channel: shared over the spatial axes, so any image size works.
-            return K.layers.PReLU(shared_axes=[1, 2], alpha_initializer=K.initializers.Constant(0.25),
-                                  name=f"{name}_prelu")(x)
+            return K.layers.PReLU(
+                shared_axes=[1, 2],
+                alpha_initializer=K.initializers.Constant(0.25),
+                name=f"{name}_prelu",
+            )(x)
         return K.layers.ReLU(name=f"{name}_relu")(x)
 
     def conv(x, filters, size, name, sep=False):
         kwargs = dict(padding="same", use_bias=not batch_norm, name=name)
         if sep:
-            x = K.layers.SeparableConv2D(filters, size, depthwise_initializer="he_normal",
-                                         pointwise_initializer="he_normal", **kwargs)(x)
+            x = K.layers.SeparableConv2D(
+                filters,
+                size,
+                depthwise_initializer="he_normal",
+                pointwise_initializer="he_normal",
+                **kwargs,
+            )(x)
         else:
             x = K.layers.Conv2D(filters, size, kernel_initializer="he_normal", **kwargs)(x)
         if batch_norm:
@@ -70,7 +84,11 @@ def build_fsrcnn(
         x = conv(x, s, 3, f"mapping_{i}", sep=separable)
     x = conv(x, d, 1, "expanding")
     outputs = K.layers.Conv2DTranspose(
-        1, 9, strides=scale, padding="same", name=DECONV_NAME,
+        1,
+        9,
+        strides=scale,
+        padding="same",
+        name=DECONV_NAME,
         kernel_initializer=K.initializers.RandomNormal(stddev=0.001),  # as in the paper
     )(x)
     tag = f"fsrcnn_{d}_{s}_{m}_x{scale}" + ("_relu" if activation == "relu" else "")
@@ -87,8 +105,11 @@ def cubic_kernel_1d(scale: int, taps: int = 9, a: float = -0.5) -> np.ndarray:
     kernel is cut at ``taps``), so a constant image stays constant.
     """
     dist = np.abs(deconv_tap_offsets(scale, taps))
-    w = np.where(dist <= 1, (a + 2) * dist**3 - (a + 3) * dist**2 + 1,
-                 np.where(dist < 2, a * dist**3 - 5 * a * dist**2 + 8 * a * dist - 4 * a, 0.0))
+    w = np.where(
+        dist <= 1,
+        (a + 2) * dist**3 - (a + 3) * dist**2 + 1,
+        np.where(dist < 2, a * dist**3 - 5 * a * dist**2 + 8 * a * dist - 4 * a, 0.0),
+    )
     for phase in range(scale):
         w[phase::scale] /= w[phase::scale].sum()
     return w
@@ -103,7 +124,9 @@ def init_as_bicubic(model: Any):
     the pass-through channel).
     """
     if any(type(layer).__name__ == "BatchNormalization" for layer in model.layers):
-        raise ValueError("init_as_bicubic does not apply to batch_norm models: train them from their random init")
+        raise ValueError(
+            "init_as_bicubic does not apply to batch_norm models: train them from their random init"
+        )
     scale = fsrcnn_scale(model)
     for layer in model.layers:
         kind, weights = type(layer).__name__, layer.get_weights()
@@ -137,7 +160,9 @@ def _weight_name(weight: Any) -> str:
 
 def fsrcnn_weight_count(model: Any) -> int:
     """Return the number of convolution weights (kernels only: no biases, PReLU slopes or BN), as in the paper."""
-    return int(sum(int(np.prod(w.shape)) for w in model.weights if _weight_name(w).endswith("kernel")))
+    return int(
+        sum(int(np.prod(w.shape)) for w in model.weights if _weight_name(w).endswith("kernel"))
+    )
 
 
 def fsrcnn_scale(model: Any) -> int:
@@ -156,7 +181,8 @@ def fsrcnn_config(model: Any) -> dict[str, Any]:
         "s": int(model.get_layer("shrinking").filters),
         "m": len(mapping),
         "activation": "prelu" if "feature_extraction_prelu" in names else "relu",
-        "separable": bool(mapping) and type(model.get_layer(mapping[0])).__name__ == "SeparableConv2D",
+        "separable": bool(mapping)
+        and type(model.get_layer(mapping[0])).__name__ == "SeparableConv2D",
         "batch_norm": "feature_extraction_bn" in names,
     }
 
@@ -184,9 +210,17 @@ def layer_macs_table(model: Any):
             per_lr = kh * kw * c_in
         else:
             per_lr = kh * kw * c_in * layer.filters
-        rows.append({"layer": layer.name, "type": kind, "kernel": f"{kh}x{kw}", "in": c_in,
-                     "out": int(layer.output.shape[-1]), "macs_per_lr_pixel": per_lr,
-                     "macs_per_hr_pixel": per_lr / scale**2})
+        rows.append(
+            {
+                "layer": layer.name,
+                "type": kind,
+                "kernel": f"{kh}x{kw}",
+                "in": c_in,
+                "out": int(layer.output.shape[-1]),
+                "macs_per_lr_pixel": per_lr,
+                "macs_per_hr_pixel": per_lr / scale**2,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -219,12 +253,17 @@ def resample_deconv_kernel(kernel: np.ndarray, from_scale: int, to_scale: int) -
     """
     from scipy.interpolate import RegularGridInterpolator
 
-    src, dst = deconv_tap_offsets(from_scale, kernel.shape[0]), deconv_tap_offsets(to_scale, kernel.shape[0])
+    src, dst = (
+        deconv_tap_offsets(from_scale, kernel.shape[0]),
+        deconv_tap_offsets(to_scale, kernel.shape[0]),
+    )
     grid = np.stack(np.meshgrid(dst, dst, indexing="ij"), axis=-1)
     out = np.empty_like(kernel)
     for f in range(kernel.shape[2]):
         for c in range(kernel.shape[3]):
-            interp = RegularGridInterpolator((src, src), kernel[:, :, f, c], bounds_error=False, fill_value=0.0)
+            interp = RegularGridInterpolator(
+                (src, src), kernel[:, :, f, c], bounds_error=False, fill_value=0.0
+            )
             out[:, :, f, c] = interp(grid)
     return out
 
@@ -243,5 +282,7 @@ def transfer_fsrcnn(source: Any, scale: int):
         if layer.name != DECONV_NAME and layer.weights:
             target.get_layer(layer.name).set_weights(layer.get_weights())
     kernel, *bias = source.get_layer(DECONV_NAME).get_weights()
-    target.get_layer(DECONV_NAME).set_weights([resample_deconv_kernel(kernel, from_scale, scale), *bias])
+    target.get_layer(DECONV_NAME).set_weights(
+        [resample_deconv_kernel(kernel, from_scale, scale), *bias]
+    )
     return target

@@ -3,15 +3,19 @@ gain bars and side-by-side crops with an error map."""
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from helpers.sr_data import rgb_to_y
 
 _STAGE_COLOURS = {
-    "feature_extraction": "#4C72B0", "shrinking": "#DD8452", "mapping": "#55A868",
-    "expanding": "#C44E52", "deconvolution": "#8172B3",
+    "feature_extraction": "#4C72B0",
+    "shrinking": "#DD8452",
+    "mapping": "#55A868",
+    "expanding": "#C44E52",
+    "deconvolution": "#8172B3",
 }
 
 
@@ -29,13 +33,20 @@ def architecture_rows(model: Any) -> list[dict[str, Any]]:
         if kind not in ("Conv2D", "SeparableConv2D", "Conv2DTranspose"):
             continue
         stage = layer.name.split("_")[0] if layer.name.startswith("mapping") else layer.name
-        rows.append({"name": layer.name, "stage": stage, "type": kind,
-                     "kernel": f"{layer.kernel_size[0]}x{layer.kernel_size[1]}",
-                     "channels": int(layer.filters), "stride": int(layer.strides[0])})
+        rows.append(
+            {
+                "name": layer.name,
+                "stage": stage,
+                "type": kind,
+                "kernel": f"{layer.kernel_size[0]}x{layer.kernel_size[1]}",
+                "channels": int(layer.filters),
+                "stride": int(layer.strides[0]),
+            }
+        )
     return rows
 
 
-def plot_fsrcnn_architecture(model: Any, title: Optional[str] = None):
+def plot_fsrcnn_architecture(model: Any, title: str | None = None):
     """Return a figure drawing the model's convolutions as boxes whose height follows their output channels."""
     plt = _plt()
     from matplotlib.patches import FancyBboxPatch
@@ -45,14 +56,35 @@ def plot_fsrcnn_architecture(model: Any, title: Optional[str] = None):
     fig, ax = plt.subplots(figsize=(1.45 * (len(rows) + 1), 3.6))
     for i, r in enumerate(rows):
         height = 0.25 + 2.25 * r["channels"] / top
-        box = FancyBboxPatch((i + 0.12, -height / 2), 0.76, height, boxstyle="round,pad=0.02",
-                             facecolor=_STAGE_COLOURS[r["stage"]], alpha=0.85, edgecolor="black")
+        box = FancyBboxPatch(
+            (i + 0.12, -height / 2),
+            0.76,
+            height,
+            boxstyle="round,pad=0.02",
+            facecolor=_STAGE_COLOURS[r["stage"]],
+            alpha=0.85,
+            edgecolor="black",
+        )
         ax.add_patch(box)
         kind = {"SeparableConv2D": "sep. conv", "Conv2DTranspose": "deconv"}.get(r["type"], "conv")
         extra = f"\nstride {r['stride']}" if r["stride"] > 1 else ""
-        ax.text(i + 0.5, -height / 2 - 0.12, f"{r['name'].replace('_', ' ')}\n{kind} {r['kernel']}{extra}",
-                ha="center", va="top", fontsize=8)
-        ax.text(i + 0.5, 0, str(r["channels"]), ha="center", va="center", color="white", fontweight="bold")
+        ax.text(
+            i + 0.5,
+            -height / 2 - 0.12,
+            f"{r['name'].replace('_', ' ')}\n{kind} {r['kernel']}{extra}",
+            ha="center",
+            va="top",
+            fontsize=8,
+        )
+        ax.text(
+            i + 0.5,
+            0,
+            str(r["channels"]),
+            ha="center",
+            va="center",
+            color="white",
+            fontweight="bold",
+        )
         if i:
             ax.annotate("", xy=(i + 0.1, 0), xytext=(i - 0.1, 0), arrowprops=dict(arrowstyle="->"))
     ax.text(-0.35, 0, "LR Y\n1 ch", ha="center", va="center", fontsize=9)
@@ -60,16 +92,24 @@ def plot_fsrcnn_architecture(model: Any, title: Optional[str] = None):
     ax.set_xlim(-0.8, len(rows) + 0.8)
     ax.set_ylim(-2.4, 1.5)
     ax.axis("off")
-    ax.set_title(title or f"{model.name}: boxes = convolutions, number and height = output channels")
+    ax.set_title(
+        title or f"{model.name}: boxes = convolutions, number and height = output channels"
+    )
     return fig
 
 
-def plot_image_splits(splits: dict[str, Sequence[tuple[str, np.ndarray]]], thumb_height: float = 1.7):
+def plot_image_splits(
+    splits: dict[str, Sequence[tuple[str, np.ndarray]]], thumb_height: float = 1.7
+):
     """Return a figure of thumbnails, one row per split (train / val / test), each titled with name and size."""
     plt = _plt()
     cols = max(len(v) for v in splits.values())
-    fig, axes = plt.subplots(len(splits), cols, figsize=(thumb_height * cols, (thumb_height + 0.35) * len(splits)),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        len(splits),
+        cols,
+        figsize=(thumb_height * cols, (thumb_height + 0.35) * len(splits)),
+        squeeze=False,
+    )
     for row, (split, images) in enumerate(splits.items()):
         for col in range(cols):
             ax = axes[row][col]
@@ -78,14 +118,23 @@ def plot_image_splits(splits: dict[str, Sequence[tuple[str, np.ndarray]]], thumb
                 name, img = images[col]
                 ax.imshow(img)
                 ax.set_title(f"{name}\n{img.shape[0]}x{img.shape[1]}", fontsize=8)
-        axes[row][0].text(-0.15, 0.5, split, transform=axes[row][0].transAxes, rotation=90,
-                          ha="right", va="center", fontsize=12, fontweight="bold")
+        axes[row][0].text(
+            -0.15,
+            0.5,
+            split,
+            transform=axes[row][0].transAxes,
+            rotation=90,
+            ha="right",
+            va="center",
+            fontsize=12,
+            fontweight="bold",
+        )
     fig.suptitle("Super-resolution images: one row per split (height x width in pixels)")
     fig.tight_layout()
     return fig
 
 
-def plot_sr_training(histories: dict[str, Any], baseline_psnr: Optional[float] = None):
+def plot_sr_training(histories: dict[str, Any], baseline_psnr: float | None = None):
     """Return a figure of validation Y-PSNR (dB) against training time (s), one line per run."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 3.8))
@@ -101,7 +150,9 @@ def plot_sr_training(histories: dict[str, Any], baseline_psnr: Optional[float] =
     return fig
 
 
-def plot_gain_bars(gains: dict[str, float], title: str = "Gain over bicubic (mean Y-PSNR on the test images)"):
+def plot_gain_bars(
+    gains: dict[str, float], title: str = "Gain over bicubic (mean Y-PSNR on the test images)"
+):
     """Return a horizontal bar chart of PSNR gains in dB, one bar per model."""
     plt = _plt()
     names = list(gains)
@@ -109,7 +160,13 @@ def plot_gain_bars(gains: dict[str, float], title: str = "Gain over bicubic (mea
     fig, ax = plt.subplots(figsize=(7, 0.45 * len(names) + 1.2))
     bars = ax.barh(names, values, color=["#4C72B0" if v >= 0 else "#C44E52" for v in values])
     for bar, v in zip(bars, values):  # labels to the right of the zero line, clear of the names
-        ax.text(max(v, 0) + 0.03, bar.get_y() + bar.get_height() / 2, f"{v:+.2f} dB", va="center", fontsize=8)
+        ax.text(
+            max(v, 0) + 0.03,
+            bar.get_y() + bar.get_height() / 2,
+            f"{v:+.2f} dB",
+            va="center",
+            fontsize=8,
+        )
     ax.axvline(0, color="black", lw=0.8)
     ax.invert_yaxis()
     ax.set_xlabel("PSNR gain over bicubic (dB)")
@@ -134,14 +191,18 @@ def plot_sr_comparison(
     axes[0][0].imshow(hr[crop], interpolation="nearest")
     axes[0][0].set_title("HR (ground truth)")
     axes[1][0].imshow(hr, interpolation="nearest")
-    axes[1][0].add_patch(_plt().Rectangle((left, top), size, size, fill=False, edgecolor="red", lw=1.5))
+    axes[1][0].add_patch(
+        _plt().Rectangle((left, top), size, size, fill=False, edgecolor="red", lw=1.5)
+    )
     axes[1][0].set_title("where the crop is")
     errors = {name: np.abs(rgb_to_y(img)[crop] - y_hr) for name, img in candidates.items()}
     vmax = max(float(np.percentile(e, 99)) for e in errors.values()) or 1.0
     for i, (name, img) in enumerate(candidates.items(), start=1):
         axes[0][i].imshow(img[crop], interpolation="nearest")
         axes[0][i].set_title(name)
-        im = axes[1][i].imshow(errors[name], cmap="magma", vmin=0, vmax=vmax, interpolation="nearest")
+        im = axes[1][i].imshow(
+            errors[name], cmap="magma", vmin=0, vmax=vmax, interpolation="nearest"
+        )
         axes[1][i].set_title(f"|Y error|, mean {errors[name].mean():.2f}")
     for ax in np.ravel(axes):
         ax.set_xticks([])

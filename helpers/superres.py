@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional, Union
+from typing import Any
 
 import numpy as np
 
@@ -24,12 +25,12 @@ from helpers.sr_data import (  # noqa: F401  (re-exported)
     DOWNSCALE_FACTORS,
     SR_SPLITS,
     PatchSampler,
-    crop_center,
-    training_pairs,
+    _check_scale,
     as_uint8_image,
     bicubic_downscale,
     bicubic_resize,
     bicubic_upscale_channel,
+    crop_center,
     load_sr_images,
     lr_input,
     make_sr_dataset,
@@ -39,9 +40,10 @@ from helpers.sr_data import (  # noqa: F401  (re-exported)
     rgb_to_ycbcr,
     sr_pair,
     to_uint8,
+    training_pairs,
     ycbcr_to_rgb,
-    _check_scale,
 )
+from helpers.sr_metrics import gaussian_window, psnr_from_mse, psnr_y, ssim_map, ssim_y  # noqa: F401
 from helpers.sr_models import (  # noqa: F401  (re-exported)
     ACTIVATIONS,
     DECONV_NAME,
@@ -58,11 +60,17 @@ from helpers.sr_models import (  # noqa: F401  (re-exported)
     resample_deconv_kernel,
     transfer_fsrcnn,
 )
-from helpers.sr_metrics import gaussian_window, psnr_from_mse, psnr_y, ssim_map, ssim_y  # noqa: F401
 
 PredictFn = Callable[[np.ndarray], Any]
-MODEL_NAMES = ("fsrcnn_x2", "fsrcnn_x3", "fsrcnn_x4", "fsrcnn_s_x3", "fsrcnn_relu_x3",
-               "fsrcnn_separable_x3", "fsrcnn_bn_x3")
+MODEL_NAMES = (
+    "fsrcnn_x2",
+    "fsrcnn_x3",
+    "fsrcnn_x4",
+    "fsrcnn_s_x3",
+    "fsrcnn_relu_x3",
+    "fsrcnn_separable_x3",
+    "fsrcnn_bn_x3",
+)
 
 
 # ----------------------------------------------------------------------------- upscaling
@@ -72,7 +80,9 @@ def _as_predict_fn(model_or_fn: Any) -> PredictFn:
         return lambda x: model_or_fn(x, training=False)
     if callable(model_or_fn):
         return model_or_fn
-    raise TypeError(f"model_or_fn must be a Keras model or a function, got {type(model_or_fn).__name__}")
+    raise TypeError(
+        f"model_or_fn must be a Keras model or a function, got {type(model_or_fn).__name__}"
+    )
 
 
 def bicubic_predict_fn(scale: int) -> PredictFn:
@@ -81,7 +91,7 @@ def bicubic_predict_fn(scale: int) -> PredictFn:
     return lambda y: bicubic_upscale_channel(np.asarray(y)[0, :, :, 0], scale)[None, :, :, None]
 
 
-def upscale(model_or_fn: Any, image: np.ndarray, min_size: Optional[int] = None) -> np.ndarray:
+def upscale(model_or_fn: Any, image: np.ndarray, min_size: int | None = None) -> np.ndarray:
     """Return the super-resolved uint8 image (RGB, or grey for a grey input): Y by the model, Cb/Cr bicubic.
 
     ``image`` is the low-resolution picture (uint8, or float in [0, 1]) of any size at least the
@@ -101,10 +111,14 @@ def upscale(model_or_fn: Any, image: np.ndarray, min_size: Optional[int] = None)
     y_out = np.asarray(_as_predict_fn(model_or_fn)(y_in), dtype=np.float64)
     h, w = img.shape[:2]
     if y_out.ndim != 4 or y_out.shape[0] != 1 or y_out.shape[3] != 1:
-        raise ValueError(f"the model returned shape {y_out.shape}; expected (1, scale*{h}, scale*{w}, 1)")
+        raise ValueError(
+            f"the model returned shape {y_out.shape}; expected (1, scale*{h}, scale*{w}, 1)"
+        )
     scale = y_out.shape[1] // h
     if scale < 1 or y_out.shape[1] != scale * h or y_out.shape[2] != scale * w:
-        raise ValueError(f"the model returned {y_out.shape[1:3]} for a {h}x{w} input: not an integer enlargement")
+        raise ValueError(
+            f"the model returned {y_out.shape[1:3]} for a {h}x{w} input: not an integer enlargement"
+        )
     y_sr = np.clip(y_out[0, :, :, 0] * 255.0, 0.0, 255.0)
     if grey:
         # Grey in, grey out: R = G = B, so Y maps back to the grey level directly.
@@ -115,10 +129,14 @@ def upscale(model_or_fn: Any, image: np.ndarray, min_size: Optional[int] = None)
 
 
 # ----------------------------------------------------------------------------- evaluation
-def _degraded(images: list[tuple[str, np.ndarray]], scale: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
+def _degraded(
+    images: list[tuple[str, np.ndarray]], scale: int
+) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """Return (name, cropped HR, LR) for every image, with the kit's one degradation."""
     if not images:
-        raise ValueError("images is empty: pass a list of (name, image), e.g. load_sr_images('test')")
+        raise ValueError(
+            "images is empty: pass a list of (name, image), e.g. load_sr_images('test')"
+        )
     return [(name, *sr_pair(img, scale)) for name, img in images]
 
 
@@ -180,11 +198,11 @@ def train_fsrcnn(
     steps_per_epoch: int,
     lr: float = 1e-3,
     deconv_lr_multiplier: float = 1.0,
-    patience: Optional[int] = None,
+    patience: int | None = None,
     batch_size: int = 32,
     patch_lr: int = 24,
     seed: int = 42,
-    max_seconds: Optional[float] = None,
+    max_seconds: float | None = None,
     verbose: bool = True,
 ):
     """Train with Adam (MSE, cosine schedule) and early stopping on validation Y-PSNR; return (history, seconds).
@@ -205,19 +223,27 @@ def train_fsrcnn(
     if fsrcnn_scale(model) != scale:
         raise ValueError(f"the model upscales x{fsrcnn_scale(model)} but scale={scale}")
     if epochs < 1 or steps_per_epoch < 1:
-        raise ValueError(f"epochs and steps_per_epoch must be positive, got {epochs} and {steps_per_epoch}")
+        raise ValueError(
+            f"epochs and steps_per_epoch must be positive, got {epochs} and {steps_per_epoch}"
+        )
     if deconv_lr_multiplier < 0:
         raise ValueError(f"deconv_lr_multiplier must be >= 0, got {deconv_lr_multiplier}")
     if max_seconds is not None and max_seconds <= 0:
-        raise ValueError(f"max_seconds must be positive (or None for no time limit), got {max_seconds}")
+        raise ValueError(
+            f"max_seconds must be positive (or None for no time limit), got {max_seconds}"
+        )
 
-    sampler = PatchSampler([], scale, patch_lr=patch_lr, seed=seed,
-                           pairs=training_pairs(train_images, scale))
+    sampler = PatchSampler(
+        [], scale, patch_lr=patch_lr, seed=seed, pairs=training_pairs(train_images, scale)
+    )
     val = _degraded(val_images, scale)
     deconv_vars = model.get_layer(DECONV_NAME).trainable_weights
     deconv_ids = {id(v) for v in deconv_vars}
     body_vars = [v for v in model.trainable_weights if id(v) not in deconv_ids]
-    opt_body, opt_deconv = keras.optimizers.Adam(learning_rate=lr), keras.optimizers.Adam(learning_rate=lr)
+    opt_body, opt_deconv = (
+        keras.optimizers.Adam(learning_rate=lr),
+        keras.optimizers.Adam(learning_rate=lr),
+    )
     opt_body.build(body_vars)
     opt_deconv.build(deconv_vars)
 
@@ -250,16 +276,27 @@ def train_fsrcnn(
             break
         val_psnr = float(_evaluate_pairs(model, val, scale)["psnr"].iloc[-1])
         elapsed = time.perf_counter() - start
-        rows.append({"epoch": epoch, "steps": step, "loss": float(np.mean(losses)), "val_psnr": val_psnr,
-                     "lr": current_lr, "seconds": elapsed})
+        rows.append(
+            {
+                "epoch": epoch,
+                "steps": step,
+                "loss": float(np.mean(losses)),
+                "val_psnr": val_psnr,
+                "lr": current_lr,
+                "seconds": elapsed,
+            }
+        )
         improved = val_psnr > best_psnr
         if improved:
             best_psnr, best_weights, since_best = val_psnr, model.get_weights(), 0
         else:
             since_best += 1
         if verbose:
-            print(f"epoch {epoch:3d}  step {step:6d}  loss {rows[-1]['loss']:.2e}  val PSNR {val_psnr:6.3f} dB"
-                  f"{' *' if improved else '  '}  lr {current_lr:.1e}  {elapsed:5.0f} s", flush=True)
+            print(
+                f"epoch {epoch:3d}  step {step:6d}  loss {rows[-1]['loss']:.2e}  val PSNR {val_psnr:6.3f} dB"
+                f"{' *' if improved else '  '}  lr {current_lr:.1e}  {elapsed:5.0f} s",
+                flush=True,
+            )
         if patience is not None and since_best > patience:
             if verbose:
                 print(f"early stop: no better validation PSNR for {patience} epochs")

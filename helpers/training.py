@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence, Union
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +41,7 @@ class Recipe:
     label_smoothing: float = 0.0
     weight_decay: float = 0.0
     quick_epochs: int = 1
-    quick_batch_size: Optional[int] = None
+    quick_batch_size: int | None = None
 
 
 # Measured on the 2-core CPU of the kit's test machine (busy with other jobs, so times are upper
@@ -49,16 +50,51 @@ class Recipe:
 # small_cnn, lenet5 and five_layer_cnn are measured in notebook 02.
 RECIPES: dict[str, Recipe] = {
     # The course report's setting: plain SGD, constant rate, 30 epochs (about 96% test).
-    "mlp_baseline": Recipe(epochs=30, batch_size=128, learning_rate=0.01, schedule="constant", optimizer="sgd", quick_epochs=2),
+    "mlp_baseline": Recipe(
+        epochs=30,
+        batch_size=128,
+        learning_rate=0.01,
+        schedule="constant",
+        optimizer="sgd",
+        quick_epochs=2,
+    ),
     # 40 epochs with dropout 0.2 gave 98.29-98.37%, at the 98.3% target; lighter dropout and longer training clear it.
-    "mlp_tuned": Recipe(epochs=60, batch_size=128, learning_rate=3e-3, schedule="onecycle", augment=True, quick_epochs=2),
-    "small_cnn": Recipe(epochs=15, batch_size=128, learning_rate=1e-3, schedule="constant", quick_epochs=2),
+    "mlp_tuned": Recipe(
+        epochs=60,
+        batch_size=128,
+        learning_rate=3e-3,
+        schedule="onecycle",
+        augment=True,
+        quick_epochs=2,
+    ),
+    "small_cnn": Recipe(
+        epochs=15, batch_size=128, learning_rate=1e-3, schedule="constant", quick_epochs=2
+    ),
     # 12 epochs gave 99.43% once and 99.28% in another full run: still under-fitted (augmented train
     # accuracy 99.3% and rising at the end), so it gets 20.
-    "tiny_cnn": Recipe(epochs=20, batch_size=128, learning_rate=1e-2, schedule="onecycle", augment=True, quick_epochs=1),
-    "lenet5": Recipe(epochs=15, batch_size=128, learning_rate=1e-3, schedule="cosine", quick_epochs=1),
-    "five_layer_cnn": Recipe(epochs=10, batch_size=128, learning_rate=1e-3, schedule="cosine", quick_epochs=1),
-    "resnet": Recipe(epochs=15, batch_size=128, learning_rate=2e-3, schedule="onecycle", augment=True, quick_epochs=2, quick_batch_size=32),
+    "tiny_cnn": Recipe(
+        epochs=20,
+        batch_size=128,
+        learning_rate=1e-2,
+        schedule="onecycle",
+        augment=True,
+        quick_epochs=1,
+    ),
+    "lenet5": Recipe(
+        epochs=15, batch_size=128, learning_rate=1e-3, schedule="cosine", quick_epochs=1
+    ),
+    "five_layer_cnn": Recipe(
+        epochs=10, batch_size=128, learning_rate=1e-3, schedule="cosine", quick_epochs=1
+    ),
+    "resnet": Recipe(
+        epochs=15,
+        batch_size=128,
+        learning_rate=2e-3,
+        schedule="onecycle",
+        augment=True,
+        quick_epochs=2,
+        quick_batch_size=32,
+    ),
 }
 
 
@@ -69,7 +105,9 @@ def recipe(name: str) -> dict[str, Any]:
     settings = dataclasses.asdict(RECIPES[name])
     quick_epochs, quick_batch_size = settings.pop("quick_epochs"), settings.pop("quick_batch_size")
     settings["epochs"] = config.pick(settings["epochs"], quick_epochs)
-    settings["batch_size"] = config.pick(settings["batch_size"], quick_batch_size or settings["batch_size"])
+    settings["batch_size"] = config.pick(
+        settings["batch_size"], quick_batch_size or settings["batch_size"]
+    )
     return settings
 
 
@@ -94,7 +132,9 @@ class TrainingResult:
         return float(self.history[key][-1])
 
 
-def learning_rate_schedule(schedule: str, learning_rate: float, total_steps: int, warmup_fraction: float = 0.2):
+def learning_rate_schedule(
+    schedule: str, learning_rate: float, total_steps: int, warmup_fraction: float = 0.2
+):
     """Return a learning rate (float) or Keras schedule: constant, cosine decay to 0, or one-cycle.
 
     ``onecycle``: linear warm-up from ``learning_rate / 10`` to ``learning_rate`` over the first
@@ -105,11 +145,15 @@ def learning_rate_schedule(schedule: str, learning_rate: float, total_steps: int
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}; got {schedule!r}")
     if learning_rate <= 0 or total_steps <= 0:
-        raise ValueError(f"learning_rate and total_steps must be positive, got {learning_rate} and {total_steps}")
+        raise ValueError(
+            f"learning_rate and total_steps must be positive, got {learning_rate} and {total_steps}"
+        )
     if schedule == "constant":
         return float(learning_rate)
     if schedule == "cosine":
-        return keras.optimizers.schedules.CosineDecay(float(learning_rate), decay_steps=int(total_steps))
+        return keras.optimizers.schedules.CosineDecay(
+            float(learning_rate), decay_steps=int(total_steps)
+        )
     warmup = max(1, int(round(warmup_fraction * total_steps)))
     return keras.optimizers.schedules.CosineDecay(
         float(learning_rate) / 10.0,
@@ -160,7 +204,7 @@ def train_classifier(
     learning_rate: float = 1e-3,
     schedule: str = "cosine",
     optimizer: str = "adam",
-    augment: Union[bool, Callable] = False,
+    augment: bool | Callable = False,
     label_smoothing: float = 0.0,
     weight_decay: float = 0.0,
     callbacks: Sequence = (),
@@ -175,7 +219,9 @@ def train_classifier(
     """
     missing = [k for k in ("x_train", "y_train", "x_val", "y_val") if k not in splits]
     if missing:
-        raise KeyError(f"splits lacks {missing}; pass the dict returned by data.load_mnist_splits()")
+        raise KeyError(
+            f"splits lacks {missing}; pass the dict returned by data.load_mnist_splits()"
+        )
     if int(epochs) <= 0:
         raise ValueError(f"epochs must be positive, got {epochs}")
     if verbose not in (0, 1, 2):
@@ -184,12 +230,18 @@ def train_classifier(
     one_hot = label_smoothing > 0
     augmenter = data.mnist_augmenter(seed=seed) if augment is True else (augment or None)
     train_ds = data.make_dataset(
-        splits["x_train"], _targets(splits["y_train"], num_classes, one_hot),
-        batch_size=batch_size, shuffle=True, seed=seed, augment=augmenter,
+        splits["x_train"],
+        _targets(splits["y_train"], num_classes, one_hot),
+        batch_size=batch_size,
+        shuffle=True,
+        seed=seed,
+        augment=augmenter,
     )
     val_ds = None
     if len(splits["x_val"]):
-        val_ds = data.make_dataset(splits["x_val"], _targets(splits["y_val"], num_classes, one_hot), batch_size=512)
+        val_ds = data.make_dataset(
+            splits["x_val"], _targets(splits["y_val"], num_classes, one_hot), batch_size=512
+        )
     steps = int(np.ceil(len(splits["x_train"]) / batch_size)) * int(epochs)
     lr = learning_rate_schedule(schedule, learning_rate, steps)
     compile_classifier(model, make_optimizer(optimizer, lr, weight_decay), label_smoothing)
@@ -198,17 +250,28 @@ def train_classifier(
     start = time.perf_counter()
     # The dataset is already shuffled each epoch, so fit must not try to shuffle it again.
     history = model.fit(
-        train_ds, validation_data=val_ds, epochs=int(epochs), shuffle=False,
-        callbacks=list(callbacks) + kit_callbacks, verbose=2 if verbose == 2 else 0,
+        train_ds,
+        validation_data=val_ds,
+        epochs=int(epochs),
+        shuffle=False,
+        callbacks=list(callbacks) + kit_callbacks,
+        verbose=2 if verbose == 2 else 0,
     )
     seconds = time.perf_counter() - start
-    return TrainingResult(model=model, history=dict(history.history), seconds=seconds, epoch_seconds=timer.epoch_seconds)
+    return TrainingResult(
+        model=model,
+        history=dict(history.history),
+        seconds=seconds,
+        epoch_seconds=timer.epoch_seconds,
+    )
 
 
 def test_accuracy(model, splits: dict[str, np.ndarray], batch_size: int = 512) -> float:
     """Return the model's accuracy on ``splits["x_test"]`` (arg-max of the outputs against ``y_test``)."""
     if "x_test" not in splits or "y_test" not in splits:
-        raise KeyError("splits lacks x_test / y_test; pass the dict returned by data.load_mnist_splits()")
+        raise KeyError(
+            "splits lacks x_test / y_test; pass the dict returned by data.load_mnist_splits()"
+        )
     scores = model.predict(splits["x_test"], batch_size=batch_size, verbose=0)
     return float(np.mean(np.argmax(scores, axis=-1) == np.asarray(splits["y_test"]).ravel()))
 
@@ -219,7 +282,9 @@ test_accuracy.__test__ = False  # not a pytest test, despite its name
 def _model_path(name: str) -> Path:
     """Return the file a trained model called ``name`` is saved to."""
     if not name or any(c in name for c in "/\\.") or name.strip() != name:
-        raise ValueError(f"name must be a bare model name like 'resnet' (no path, no extension); got {name!r}")
+        raise ValueError(
+            f"name must be a bare model name like 'resnet' (no path, no extension); got {name!r}"
+        )
     return config.artifacts_dir("models") / f"{name}.keras"
 
 
@@ -230,7 +295,7 @@ def save_trained(model, name: str) -> Path:
     return path
 
 
-def load_trained(name: str, compile: bool = False) -> Optional[Any]:
+def load_trained(name: str, compile: bool = False) -> Any | None:
     """Return the model saved by ``save_trained(model, name)``, or None if there is none yet."""
     import keras
 

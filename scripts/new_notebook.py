@@ -33,13 +33,13 @@ REPO_ROOT = Path.cwd().parent if Path("../helpers").is_dir() else Path.cwd()
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))'''
 
-ENVIRONMENT = '''# Environment report and run mode (KIT_MODE=quick for a fast smoke run; full is the default).
+ENVIRONMENT = """# Environment report and run mode (KIT_MODE=quick for a fast smoke run; full is the default).
 from helpers.reporting import quiet_tensorflow
 quiet_tensorflow()  # before TensorFlow is imported: keeps its log noise out of the outputs
 
 from helpers import config, reporting
 reporting.print_environment()
-SEED = config.set_seed(42)'''
+SEED = config.set_seed(42)"""
 
 
 def standard_cells(name: str, title: str, goals: list[str]) -> list:
@@ -56,7 +56,11 @@ def standard_cells(name: str, title: str, goals: list[str]) -> list:
 def notebook_from_cells(cells: list):
     """Return a notebook with the kit's kernel metadata and the given cells."""
     nb = new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    nb.metadata["kernelspec"] = {
+        "display_name": "Python 3",
+        "language": "python",
+        "name": "python3",
+    }
     nb.metadata["language_info"] = {"name": "python"}
     return nb
 
@@ -71,7 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     path = REPO_ROOT / "notebooks" / f"{args.name}.ipynb"
     if path.exists():
         parser.error(f"{path} exists already; pick another name or delete it first")
-    nbformat.write(notebook_from_cells(standard_cells(args.name, args.title, args.goal or ["..."])), path)
+    nbformat.write(
+        notebook_from_cells(standard_cells(args.name, args.title, args.goal or ["..."])), path
+    )
     print(f"wrote {path}")
     return 0
 

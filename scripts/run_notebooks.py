@@ -39,7 +39,9 @@ def select_notebooks(folder: Path, only: list[str] | None) -> list[Path]:
         picked = [p for p in paths if any(p.stem.startswith(prefix) for prefix in only)]
         unknown = [prefix for prefix in only if not any(p.stem.startswith(prefix) for p in paths)]
         if unknown:
-            raise SystemExit(f"--only {' '.join(unknown)}: no notebook in {folder} starts with that")
+            raise SystemExit(
+                f"--only {' '.join(unknown)}: no notebook in {folder} starts with that"
+            )
         return picked
     return paths
 
@@ -54,7 +56,10 @@ def execute_notebook(path: Path, out_path: Path, mode: str, timeout: int | None)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     client = NotebookClient(
-        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
     )
     start = time.perf_counter()
     try:
@@ -72,16 +77,31 @@ def main(argv: list[str] | None = None) -> int:
     from helpers import config, reporting
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mode", choices=config.VALID_MODES, default=None, help="default: $KIT_MODE or full")
+    parser.add_argument(
+        "--mode", choices=config.VALID_MODES, default=None, help="default: $KIT_MODE or full"
+    )
     parser.add_argument("--only", nargs="*", help="notebook numbers or name prefixes, e.g. 00 03")
-    parser.add_argument("--summary-only", action="store_true",
-                        help="execute nothing; rebuild summary.md from the results files the notebooks wrote")
-    parser.add_argument("--timeout", type=int, default=None, help="seconds per cell (default: none)")
+    parser.add_argument(
+        "--summary-only",
+        action="store_true",
+        help="execute nothing; rebuild summary.md from the results files the notebooks wrote",
+    )
+    parser.add_argument(
+        "--timeout", type=int, default=None, help="seconds per cell (default: none)"
+    )
     parser.add_argument("--notebooks-dir", type=Path, default=REPO_ROOT / "notebooks")
-    parser.add_argument("--reports-dir", type=Path, default=None,
-                        help="where summary.md and wall_times.json go (default: reports/, or reports/quick/ in quick mode)")
-    parser.add_argument("--output-dir", type=Path, default=None,
-                        help="where executed notebooks go (default: in place in full mode, reports/quick/executed in quick mode)")
+    parser.add_argument(
+        "--reports-dir",
+        type=Path,
+        default=None,
+        help="where summary.md and wall_times.json go (default: reports/, or reports/quick/ in quick mode)",
+    )
+    parser.add_argument(
+        "--output-dir",
+        type=Path,
+        default=None,
+        help="where executed notebooks go (default: in place in full mode, reports/quick/executed in quick mode)",
+    )
     args = parser.parse_args(argv)
 
     mode = args.mode or config.run_mode()
@@ -100,12 +120,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{mode}] {path.name} ...", flush=True)
         try:
             wall_times[path.stem] = execute_notebook(path, target, mode, args.timeout)
-            print(f"[{mode}] {path.name} ok in {wall_times[path.stem]:.0f} s -> {target}", flush=True)
+            print(
+                f"[{mode}] {path.name} ok in {wall_times[path.stem]:.0f} s -> {target}", flush=True
+            )
         except Exception as exc:  # a failing notebook must not stop the others
             reason = type(exc).__name__
             detail = str(exc).strip().splitlines()
             failures[path.stem] = f"{reason}: {detail[-1][:200]}" if detail else reason
-            print(f"[{mode}] {path.name} FAILED ({failures[path.stem]}); executed copy in {target}", flush=True)
+            print(
+                f"[{mode}] {path.name} FAILED ({failures[path.stem]}); executed copy in {target}",
+                flush=True,
+            )
 
     # Wall times are kept across runs so that running a subset (--only) still gives a full summary.
     times_file = reports / "wall_times.json"

@@ -56,7 +56,11 @@ def test_one_hot_and_column_labels_equal_integer_labels():
 
 def test_reshuffling_dataset_gives_the_same_values_as_arrays():
     x = scores_for(Y_PRED, 3)
-    ds = tf.data.Dataset.from_tensor_slices((x, Y_TRUE)).shuffle(6, seed=1, reshuffle_each_iteration=True).batch(4)
+    ds = (
+        tf.data.Dataset.from_tensor_slices((x, Y_TRUE))
+        .shuffle(6, seed=1, reshuffle_each_iteration=True)
+        .batch(4)
+    )
     cb, logs = run_callback(ds)
     np.testing.assert_allclose([logs[per_class_key(k)] for k in range(3)], EXPECTED)
     ds_one_hot = tf.data.Dataset.from_tensor_slices((x, np.eye(3)[Y_TRUE])).batch(2)
@@ -73,7 +77,9 @@ def test_absent_class_is_nan_and_classes_come_from_the_model_output():
 
 
 def test_predicting_an_absent_class_counts_as_wrong():
-    y_pred = np.array([3, 1, 1, 1, 0, 2])  # the first sample is predicted as class 3, which has no samples
+    y_pred = np.array(
+        [3, 1, 1, 1, 0, 2]
+    )  # the first sample is predicted as class 3, which has no samples
     _, logs = run_callback((scores_for(y_pred, 4), Y_TRUE), num_classes=4)
     assert logs["val_accuracy_class_0"] == 0.0 and np.isnan(logs["val_accuracy_class_3"])
 
@@ -108,7 +114,11 @@ def test_in_fit_the_values_reach_history_and_csv_and_match_val_accuracy(tmp_path
     log_file = tmp_path / "log.csv"
     cb = PerClassAccuracy((x[80:], y[80:]))
     history = model.fit(
-        x[:80], y[:80], validation_data=(x[80:], y[80:]), epochs=2, verbose=0,
+        x[:80],
+        y[:80],
+        validation_data=(x[80:], y[80:]),
+        epochs=2,
+        verbose=0,
         callbacks=[cb, keras.callbacks.CSVLogger(str(log_file))],
     )
     for k in range(3):

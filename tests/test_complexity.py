@@ -22,7 +22,12 @@ def only_row(model, **kwargs):
 def test_conv2d_3x3_one_to_two_channels_valid():
     # 3*3*1*2 weights + 2 biases = 20; output 3x3x2, each output 3*3*1 MACs -> 3*3*2 * 9 = 162
     row = only_row(one_layer(keras.layers.Conv2D(2, 3), (5, 5, 1)))
-    assert (row["type"], row["output_shape"], row["params"], row["macs"]) == ("Conv2D", (3, 3, 2), 20, 162)
+    assert (row["type"], row["output_shape"], row["params"], row["macs"]) == (
+        "Conv2D",
+        (3, 3, 2),
+        20,
+        162,
+    )
 
 
 def test_grouped_conv2d():
@@ -50,7 +55,9 @@ def test_separable_conv2d():
 
 def test_conv2d_transpose_counts_input_scatter():
     # 3*3*1*2 + 2 = 20 params; 4*4 inputs * 1 ch * 9 taps * 2 filters = 288 MACs; stride 2 'same' -> 8x8
-    row = only_row(one_layer(keras.layers.Conv2DTranspose(2, 3, strides=2, padding="same"), (4, 4, 1)))
+    row = only_row(
+        one_layer(keras.layers.Conv2DTranspose(2, 3, strides=2, padding="same"), (4, 4, 1))
+    )
     assert (row["output_shape"], row["params"], row["macs"]) == ((8, 8, 2), 20, 288)
 
 
@@ -73,7 +80,13 @@ def test_batchnorm_pooling_activation_count_zero_macs_but_their_params():
         ]
     )
     table = complexity.complexity_table(model)
-    assert table["type"].tolist() == ["BatchNormalization", "ReLU", "MaxPooling2D", "PReLU", "GlobalAveragePooling2D"]
+    assert table["type"].tolist() == [
+        "BatchNormalization",
+        "ReLU",
+        "MaxPooling2D",
+        "PReLU",
+        "GlobalAveragePooling2D",
+    ]
     assert table["params"].tolist() == [12, 0, 0, 3, 0]
     assert table["macs"].sum() == 0
     assert table["output_shape"].tolist()[-1] == (3,)
@@ -84,7 +97,9 @@ def test_small_cnn_sequential_total_by_hand():
     model = keras.Sequential(
         [
             keras.Input((28, 28, 1)),
-            keras.layers.Conv2D(4, 3, activation="relu"),  # 26x26x4: 676*4*9 = 24,336 MACs; 40 params
+            keras.layers.Conv2D(
+                4, 3, activation="relu"
+            ),  # 26x26x4: 676*4*9 = 24,336 MACs; 40 params
             keras.layers.MaxPooling2D(),  # 13x13x4
             keras.layers.Flatten(),  # 676
             keras.layers.Dense(10),  # 6,760 MACs; 6,770 params
@@ -97,7 +112,10 @@ def test_small_cnn_sequential_total_by_hand():
 
 
 def test_nested_functional_with_add_and_shared_layer():
-    block = keras.Sequential([keras.Input((6, 6, 2)), keras.layers.Conv2D(2, 3, padding="same", name="inner")], name="blk")
+    block = keras.Sequential(
+        [keras.Input((6, 6, 2)), keras.layers.Conv2D(2, 3, padding="same", name="inner")],
+        name="blk",
+    )
     shared = keras.layers.Conv2D(2, 1, use_bias=False, name="shared")
     inputs = keras.Input((6, 6, 2))
     y = keras.layers.Add(name="add")([inputs, block(inputs)])
@@ -150,7 +168,12 @@ def test_model_size_leaves_out_optimizer_state_by_default():
 def test_measure_latency_keys_and_consistency():
     model = one_layer(keras.layers.Dense(3), (8,))
     result = complexity.measure_latency(model, batch_sizes=(1, 4), repeats=3, warmup=1)
-    assert set(result) == {"ms_per_batch_b1", "ms_per_image_b1", "ms_per_batch_b4", "ms_per_image_b4"}
+    assert set(result) == {
+        "ms_per_batch_b1",
+        "ms_per_image_b1",
+        "ms_per_batch_b4",
+        "ms_per_image_b4",
+    }
     assert all(v > 0 for v in result.values())
     assert result["ms_per_image_b4"] == pytest.approx(result["ms_per_batch_b4"] / 4)
     with pytest.raises(ValueError, match="batch_sizes"):
@@ -158,7 +181,9 @@ def test_measure_latency_keys_and_consistency():
     fcn = keras.Model(inp := keras.Input((None, None, 1)), keras.layers.Conv2D(1, 3)(inp))
     with pytest.raises(ValueError, match="input_shape"):
         complexity.measure_latency(fcn, batch_sizes=1)
-    assert complexity.measure_latency(fcn, 1, input_shape=(8, 8, 1), repeats=2)["ms_per_batch_b1"] > 0
+    assert (
+        complexity.measure_latency(fcn, 1, input_shape=(8, 8, 1), repeats=2)["ms_per_batch_b1"] > 0
+    )
 
 
 def test_summarize_row():
@@ -183,7 +208,9 @@ def test_custom_layer_with_sublayers_warns_that_its_macs_are_not_counted():
 
 
 def test_sequential_built_without_input_layer():
-    model = keras.Sequential([keras.layers.Conv2D(2, 3), keras.layers.Flatten(), keras.layers.Dense(3)])
+    model = keras.Sequential(
+        [keras.layers.Conv2D(2, 3), keras.layers.Flatten(), keras.layers.Dense(3)]
+    )
     model.build((None, 5, 5, 1))
     # conv 162 MACs; dense 18 -> 3: 54 MACs, 57 params
     assert complexity.complexity_table(model)["macs"].tolist() == [162, 0, 54]

@@ -6,7 +6,10 @@ import pytest
 from helpers import config
 
 
-@pytest.mark.parametrize("raw, expected", [("", "full"), ("full", "full"), ("quick", "quick"), (" Quick ", "quick"), ("FULL", "full")])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [("", "full"), ("full", "full"), ("quick", "quick"), (" Quick ", "quick"), ("FULL", "full")],
+)
 def test_run_mode_accepts_known_values(monkeypatch, raw, expected):
     monkeypatch.setenv(config.MODE_ENV_VAR, raw)
     assert config.run_mode() == expected

@@ -132,8 +132,13 @@ def test_explicit_path_must_exist_and_hold_mnist_arrays(tmp_path):
     with pytest.raises(data.MnistDataError, match="does not exist"):
         data.load_mnist(path=tmp_path / "nope.npz")
     bad = tmp_path / "bad.npz"
-    np.savez(bad, x_train=np.zeros((2, 28, 28), np.float32), y_train=np.zeros(2, np.uint8),
-             x_test=np.zeros((1, 28, 28), np.uint8), y_test=np.zeros(1, np.uint8))
+    np.savez(
+        bad,
+        x_train=np.zeros((2, 28, 28), np.float32),
+        y_train=np.zeros(2, np.uint8),
+        x_test=np.zeros((1, 28, 28), np.uint8),
+        y_test=np.zeros(1, np.uint8),
+    )
     with pytest.raises(data.MnistDataError, match="x_train has dtype float32"):
         data.load_mnist(path=bad)
 
@@ -149,14 +154,21 @@ def test_to_float_images_scales_and_adds_channel_axis():
 
 def test_splits_keep_validation_separate_and_subsets_stratified():
     splits = data.load_mnist_splits(val_size=5000)
-    assert splits["x_train"].shape == (55000, 28, 28, 1) and splits["x_val"].shape == (5000, 28, 28, 1)
+    assert splits["x_train"].shape == (55000, 28, 28, 1) and splits["x_val"].shape == (
+        5000,
+        28,
+        28,
+        1,
+    )
     assert splits["x_test"].shape == (10000, 28, 28, 1)
     assert splits["x_train"].dtype == np.float32 and float(splits["x_train"].max()) == 1.0
     (x_train, _), _ = data.load_mnist()
     np.testing.assert_array_equal(splits["x_val"][0, :, :, 0], x_train[55000] / np.float32(255))
 
     small = data.load_mnist_splits(train_subset=1000, test_subset=200, seed=1)
-    assert len(small["y_train"]) == 1000 and len(small["y_test"]) == 200 and len(small["y_val"]) == 200
+    assert (
+        len(small["y_train"]) == 1000 and len(small["y_test"]) == 200 and len(small["y_val"]) == 200
+    )
     counts = np.bincount(small["y_train"], minlength=10)
     expected = np.array(data.MNIST_TRAIN_COUNTS) / 60000 * 1000
     assert np.all(np.abs(counts - expected) <= 2), counts
@@ -179,7 +191,9 @@ def test_make_dataset_batches_shuffles_reproducibly_and_augments():
     assert np.concatenate([b[1].numpy() for b in batches]).tolist() == list(range(10))
 
     def order(seed):
-        return np.concatenate([b[1].numpy() for b in data.make_dataset(x, y, batch_size=4, shuffle=True, seed=seed)])
+        return np.concatenate(
+            [b[1].numpy() for b in data.make_dataset(x, y, batch_size=4, shuffle=True, seed=seed)]
+        )
 
     first = order(3)
     assert sorted(first.tolist()) == list(range(10)) and first.tolist() != list(range(10))

@@ -8,7 +8,9 @@ from helpers import diagrams
 
 def test_draw_stack_boxes_arrows_and_skip():
     fig, ax = plt.subplots()
-    centres = diagrams.draw_stack(ax, ["input x", "conv 3x3, 8", "BN", "add: x + F(x)"], skip=(0, 3), skip_label="identity")
+    centres = diagrams.draw_stack(
+        ax, ["input x", "conv 3x3, 8", "BN", "add: x + F(x)"], skip=(0, 3), skip_label="identity"
+    )
     assert len(centres) == 4 and centres[0][1] > centres[-1][1]  # top to bottom
     texts = [t.get_text() for t in ax.texts]
     assert texts[:4] == ["input x", "conv 3x3, 8", "BN", "add: x + F(x)"] and "identity" in texts

@@ -60,7 +60,11 @@ def test_most_confused_pairs_order_and_share():
     table = evaluation.most_confused_pairs(Y_TRUE, Y_PRED, k=5)
     # Mistakes: (1->0) x2, (0->1) x1, (0->2) x1. Ties broken by true, then predicted label.
     assert list(table.columns) == ["true", "predicted", "count", "share_of_true"]
-    assert table[["true", "predicted", "count"]].values.tolist() == [[1, 0, 2], [0, 1, 1], [0, 2, 1]]
+    assert table[["true", "predicted", "count"]].values.tolist() == [
+        [1, 0, 2],
+        [0, 1, 1],
+        [0, 2, 1],
+    ]
     np.testing.assert_allclose(table["share_of_true"], [2 / 3, 1 / 4, 1 / 4])
     assert len(evaluation.most_confused_pairs(Y_TRUE, Y_PRED, k=1)) == 1
     assert evaluation.most_confused_pairs([1, 2], [1, 2]).empty
@@ -91,7 +95,9 @@ def test_predict_classes_with_a_tiny_model():
     inputs = keras.Input((2,))
     model = keras.Model(inputs, keras.layers.Dense(3, use_bias=False, activation="softmax")(inputs))
     model.layers[-1].set_weights([np.array([[5.0, 0.0, 0.0], [0.0, 0.0, 5.0]], np.float32)])
-    labels, conf = evaluation.predict_classes(model, np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]], np.float32))
+    labels, conf = evaluation.predict_classes(
+        model, np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]], np.float32)
+    )
     np.testing.assert_array_equal(labels, [0, 2, 0])
     e5 = np.exp(5.0)
     np.testing.assert_allclose(conf, [e5 / (e5 + 2), e5 / (e5 + 2), 1 / 3], rtol=1e-5)
@@ -123,7 +129,12 @@ def test_plot_misclassified_grid_titles_most_confident_first():
 
 
 def test_plot_training_curves_accepts_history_or_dict():
-    logs = {"loss": [1.0, 0.5, 0.3], "val_loss": [1.1, 0.7, 0.6], "accuracy": [0.5, 0.8, 0.9], "val_accuracy": [0.4, 0.7, 0.8]}
+    logs = {
+        "loss": [1.0, 0.5, 0.3],
+        "val_loss": [1.1, 0.7, 0.6],
+        "accuracy": [0.5, 0.8, 0.9],
+        "val_accuracy": [0.4, 0.7, 0.8],
+    }
 
     class FakeHistory:
         history = logs
@@ -141,7 +152,10 @@ def test_plot_training_curves_accepts_history_or_dict():
 
 
 def test_plot_per_class_accuracy_orders_classes_numerically():
-    logs = {"loss": [1, 0.5], **{f"val_accuracy_class_{k}": [0.5, 0.6 + k / 100] for k in (10, 2, 0)}}
+    logs = {
+        "loss": [1, 0.5],
+        **{f"val_accuracy_class_{k}": [0.5, 0.6 + k / 100] for k in (10, 2, 0)},
+    }
     assert list(evaluation.per_class_history(logs)) == [0, 2, 10]
     fig = evaluation.plot_per_class_accuracy(logs)
     ax = fig.axes[0]
@@ -153,7 +167,12 @@ def test_plot_per_class_accuracy_orders_classes_numerically():
 
 
 def test_plot_accuracy_vs_cost_panels_and_labels():
-    table = {"model": ["a", "b"], "params": [100, 10_000], "macs": [1e3, 1e6], "test_accuracy": [0.9, 0.99]}
+    table = {
+        "model": ["a", "b"],
+        "params": [100, 10_000],
+        "macs": [1e3, 1e6],
+        "test_accuracy": [0.9, 0.99],
+    }
     fig = evaluation.plot_accuracy_vs_cost(table)
     assert len(fig.axes) == 2 and all(ax.get_xscale() == "log" for ax in fig.axes)
     assert [t.get_text() for t in fig.axes[0].texts] == ["a", "b"]

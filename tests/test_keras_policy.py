@@ -11,7 +11,9 @@ import pytest
 from helpers import keras_policy
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-HELPER_MODULES = sorted(f"helpers.{p.stem}" for p in (REPO_ROOT / "helpers").glob("*.py") if p.stem != "__init__")
+HELPER_MODULES = sorted(
+    f"helpers.{p.stem}" for p in (REPO_ROOT / "helpers").glob("*.py") if p.stem != "__init__"
+)
 
 PROBE = r"""
 import importlib, json, os, sys
@@ -39,7 +41,11 @@ def _probe(order):
     env["TF_CPP_MIN_LOG_LEVEL"] = "3"
     out = subprocess.run(
         [sys.executable, "-c", PROBE, json.dumps(order)],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -75,8 +81,8 @@ def test_qat_model_can_be_built_from_a_helpers_builder():
     legacy = keras_policy.legacy_keras()
     base = models.build_small_cnn(keras_module=legacy)
     qat = tfmot.quantization.keras.quantize_model(base)
-    wrappers = [l for l in qat.layers if type(l).__name__ == "QuantizeWrapperV2"]
-    assert wrappers, [type(l).__name__ for l in qat.layers]
+    wrappers = [layer for layer in qat.layers if type(layer).__name__ == "QuantizeWrapperV2"]
+    assert wrappers, [type(layer).__name__ for layer in qat.layers]
     out = qat(np.zeros((2, 28, 28, 1), np.float32), training=False)
     assert tuple(out.shape) == (2, 10)
     # the same builder still gives Keras 3 models to the ordinary notebooks, in this same process

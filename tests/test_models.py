@@ -28,12 +28,30 @@ EXPECTED_PARAMS = {
     "mlp_baseline": dense(784, 77) + dense(77, 74) + dense(74, 63) + dense(63, 10),
     "mlp_tuned": 784 * 90 + BN * 90 + dense(90, 10),
     "small_cnn": conv(3, 1, 6) + conv(3, 6, 6) + dense(7 * 7 * 6, 30) + dense(30, 10),
-    "tiny_cnn": conv(3, 1, 8, False) + conv(3, 8, 12, False) + conv(3, 12, 14, False) + conv(1, 14, 8, False)
-    + conv(3, 8, 12, False) + conv(3, 12, 16, False) + conv(3, 16, 16, False)
-    + BN * (8 + 12 + 14 + 8 + 12 + 16 + 16) + dense(16, 10),
-    "lenet5": conv(5, 1, 6) + conv(5, 6, 16) + dense(5 * 5 * 16, 120) + dense(120, 84) + dense(84, 10),
-    "five_layer_cnn": conv(5, 1, 128) + conv(5, 128, 256) + dense(4 * 4 * 256, 64) + dense(64, 32) + dense(32, 10),
-    "resnet": conv(7, 1, 64) + BN * 64 + 3 * (2 * conv(3, 64, 64) + 2 * BN * 64) + dense(64, 64) + dense(64, 10),
+    "tiny_cnn": conv(3, 1, 8, False)
+    + conv(3, 8, 12, False)
+    + conv(3, 12, 14, False)
+    + conv(1, 14, 8, False)
+    + conv(3, 8, 12, False)
+    + conv(3, 12, 16, False)
+    + conv(3, 16, 16, False)
+    + BN * (8 + 12 + 14 + 8 + 12 + 16 + 16)
+    + dense(16, 10),
+    "lenet5": conv(5, 1, 6)
+    + conv(5, 6, 16)
+    + dense(5 * 5 * 16, 120)
+    + dense(120, 84)
+    + dense(84, 10),
+    "five_layer_cnn": conv(5, 1, 128)
+    + conv(5, 128, 256)
+    + dense(4 * 4 * 256, 64)
+    + dense(64, 32)
+    + dense(32, 10),
+    "resnet": conv(7, 1, 64)
+    + BN * 64
+    + 3 * (2 * conv(3, 64, 64) + 2 * BN * 64)
+    + dense(64, 64)
+    + dense(64, 10),
 }
 
 
@@ -152,7 +170,10 @@ STRATEGY_SCRIPT = textwrap.dedent(
 def test_every_builder_trains_under_mirrored_strategy_on_two_logical_cpus():
     # Logical devices must be configured before TensorFlow initialises: use a fresh interpreter.
     result = subprocess.run(
-        [sys.executable, "-c", STRATEGY_SCRIPT, str(REPO_ROOT)], capture_output=True, text=True, timeout=240
+        [sys.executable, "-c", STRATEGY_SCRIPT, str(REPO_ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     lines = dict(line.split() for line in result.stdout.strip().splitlines())

@@ -22,7 +22,9 @@ def test_digit_grid_rejects_bad_input():
 
 
 def test_class_balance_bars_are_percentages():
-    fig = plots.plot_class_balance({"train": np.array([0, 0, 1, 2]), "test": np.array([2, 2])}, num_classes=3)
+    fig = plots.plot_class_balance(
+        {"train": np.array([0, 0, 1, 2]), "test": np.array([2, 2])}, num_classes=3
+    )
     ax = fig.axes[0]
     heights = [round(p.get_height(), 6) for p in ax.patches]
     assert heights == [50.0, 25.0, 25.0, 0.0, 0.0, 100.0]

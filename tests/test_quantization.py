@@ -5,10 +5,13 @@ import gzip
 import numpy as np
 import pytest
 
-from helpers import keras_policy, quantization as q
+from helpers import keras_policy
+from helpers import quantization as q
 
 RNG = np.random.default_rng(0)
-X_CAL = RNG.random((100, 12, 12, 1), dtype=np.float32)  # calibration data in [0, 1], like the training data
+X_CAL = RNG.random(
+    (100, 12, 12, 1), dtype=np.float32
+)  # calibration data in [0, 1], like the training data
 Y_CAL = RNG.integers(0, 4, size=100)
 
 
@@ -18,7 +21,9 @@ def tiny_classifier(input_shape=(12, 12, 1), num_classes=4, keras_module=None):
     inputs = K.Input(input_shape)
     x = K.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv")(inputs)
     x = K.layers.Flatten()(x)
-    x = K.layers.Dense(32, activation="relu", name="hidden")(x)  # 576 x 32 weights: big enough for dynamic range
+    x = K.layers.Dense(32, activation="relu", name="hidden")(
+        x
+    )  # 576 x 32 weights: big enough for dynamic range
     outputs = K.layers.Dense(num_classes, activation="softmax", name="out")(x)
     return K.Model(inputs, outputs)
 
@@ -40,7 +45,9 @@ def classifier():
     keras = keras_policy.modern_keras()
     keras.utils.set_random_seed(1)
     model = tiny_classifier()
-    for layer in model.layers:  # non-zero biases, as after training (identical zero buffers would be shared)
+    for layer in (
+        model.layers
+    ):  # non-zero biases, as after training (identical zero buffers would be shared)
         if getattr(layer, "bias", None) is not None:
             layer.bias.assign(RNG.normal(0, 0.05, layer.bias.shape).astype(np.float32))
     return model
@@ -66,7 +73,9 @@ def test_quantize_values_by_hand():
     out = q.quantize_values(np.array([0.0, 1.0, 1.2, -1.3, 100.0, -100.0]), 0.5, -10)
     np.testing.assert_array_equal(out, np.array([-10, -8, -8, -13, 127, -128], dtype=np.int8))
     assert out.dtype == np.int8
-    np.testing.assert_allclose(q.dequantize_values(np.array([-10, -8, 127], np.int8), 0.5, -10), [0.0, 1.0, 68.5])
+    np.testing.assert_allclose(
+        q.dequantize_values(np.array([-10, -8, 127], np.int8), 0.5, -10), [0.0, 1.0, 68.5]
+    )
     assert q.quantize_values(np.array([300.0]), 1.0, 0, np.uint8)[0] == 255
 
 
@@ -103,7 +112,9 @@ def test_int8_model_is_integer_only_with_int8_io(variants):
     fp32 = q.TFLiteModel(variants["float32"])
     assert fp32.input_dtype == np.float32 and fp32.input_quantization == (0.0, 0)
     assert "CONV_2D" in q.float_ops(variants["float32"])
-    assert "DEQUANTIZE" in q.tflite_ops(variants["float16"])  # float16 weights are expanded at load time
+    assert "DEQUANTIZE" in q.tflite_ops(
+        variants["float16"]
+    )  # float16 weights are expanded at load time
 
 
 def test_weight_bytes_count_the_parameters(classifier, variants):
@@ -129,7 +140,9 @@ def test_tflite_outputs_match_keras(classifier, variants):
     x = X_CAL[:20]
     ref = np.asarray(classifier(x))
     for mode, tol in (("float32", 1e-5), ("dynamic", 0.02), ("float16", 0.01), ("int8", 0.05)):
-        out = q.TFLiteModel(variants[mode]).predict(x, batch_size=7)  # 7 does not divide 20: last batch resized
+        out = q.TFLiteModel(variants[mode]).predict(
+            x, batch_size=7
+        )  # 7 does not divide 20: last batch resized
         assert out.shape == ref.shape and out.dtype == np.float32
         assert q.output_parity(ref, out)["max_abs"] <= tol, mode
 
@@ -145,7 +158,9 @@ def test_int8_wrapper_quantizes_inputs_and_dequantizes_outputs(variants):
     raw = model._run(xq)
     assert raw.dtype == np.int8
     out_scale, out_zero = model.output_quantization
-    np.testing.assert_allclose(model.dequantize_output(raw), (raw.astype(np.float64) - out_zero) * out_scale, rtol=1e-6)
+    np.testing.assert_allclose(
+        model.dequantize_output(raw), (raw.astype(np.float64) - out_zero) * out_scale, rtol=1e-6
+    )
     np.testing.assert_allclose(model.predict(x), model.dequantize_output(raw), rtol=1e-6)
 
 
@@ -169,7 +184,9 @@ def test_layer_error_table_finds_the_badly_scaled_layer():
     x = keras.layers.Conv2D(64, 3, padding="same", activation="relu", name="good")(inputs)
     outputs = keras.layers.Conv2D(1, 1, name="mixed")(x)
     model = keras.Model(inputs, outputs)
-    model.get_layer("good").set_weights([RNG.normal(0, 0.3, (3, 3, 1, 64)).astype(np.float32), np.zeros(64, np.float32)])
+    model.get_layer("good").set_weights(
+        [RNG.normal(0, 0.3, (3, 3, 1, 64)).astype(np.float32), np.zeros(64, np.float32)]
+    )
     # one input channel with weight 1 and 63 with weight 0.011: with one int8 scale (1/127) for all of them,
     # 0.011 rounds to 0.0079, and the 63 small errors add up in the output
     mixed = np.full(64, 0.011, np.float32)
@@ -192,7 +209,9 @@ def test_int16x8_mode_on_relu_fcn_and_its_prelu_limit(fcn):
     assert model.input_quantization[1] == 0  # int16 activations are symmetric
     x = RNG.random((1, 10, 10, 1), dtype=np.float32)
     error_16x8 = q.output_parity(np.asarray(relu(x)), model.predict(x))["mean_abs"]
-    error_int8 = q.output_parity(np.asarray(relu(x)), q.TFLiteModel(q.convert(relu, "int8", X_CAL)).predict(x))["mean_abs"]
+    error_int8 = q.output_parity(
+        np.asarray(relu(x)), q.TFLiteModel(q.convert(relu, "int8", X_CAL)).predict(x)
+    )["mean_abs"]
     assert error_16x8 < error_int8  # same int8 weights, finer activations
     with pytest.raises(Exception, match="16x8-bit not yet supported for op: 'PRELU'"):
         q.convert(fcn, "int16x8", X_CAL)
@@ -207,10 +226,17 @@ def test_tf_keras_models_convert_too():
 
 def test_read_weight_tensor_gives_per_channel_int8_kernel(classifier, variants):
     t = q.read_weight_tensor(variants["int8"], "conv", ndim=4)
-    assert t["values"].dtype == np.int8 and t["shape"] == (4, 3, 3, 1)  # TFLite keeps kernels as (out, h, w, in)
+    assert t["values"].dtype == np.int8 and t["shape"] == (
+        4,
+        3,
+        3,
+        1,
+    )  # TFLite keeps kernels as (out, h, w, in)
     kernel = classifier.get_layer("conv").get_weights()[0]  # Keras: (h, w, in, out)
     float_kernel = np.transpose(kernel, (3, 0, 1, 2))
-    np.testing.assert_allclose(t["scales"], np.abs(float_kernel).max(axis=(1, 2, 3)) / 127, rtol=1e-5)
+    np.testing.assert_allclose(
+        t["scales"], np.abs(float_kernel).max(axis=(1, 2, 3)) / 127, rtol=1e-5
+    )
     dequantized = t["values"] * t["scales"][:, None, None, None]
     assert np.all(np.abs(dequantized - float_kernel) <= t["scales"][:, None, None, None] / 2 + 1e-7)
     with pytest.raises(KeyError, match="no weight tensor name contains"):
@@ -234,10 +260,18 @@ def test_save_and_load_from_path(variants, tmp_path):
 @pytest.mark.parametrize(
     "data, error, message",
     [
-        (np.where(np.arange(X_CAL.size).reshape(X_CAL.shape) == 5, np.nan, X_CAL), ValueError, "1 NaN or inf"),
+        (
+            np.where(np.arange(X_CAL.size).reshape(X_CAL.shape) == 5, np.nan, X_CAL),
+            ValueError,
+            "1 NaN or inf",
+        ),
         (np.full_like(X_CAL, np.inf), ValueError, "NaN or inf"),
         (RNG.random((100, 14, 12, 1), dtype=np.float32), ValueError, r"axis 1: 14 != 12"),
-        (RNG.random((100, 12, 12), dtype=np.float32), ValueError, "pass a batch of samples with 4 axes"),
+        (
+            RNG.random((100, 12, 12), dtype=np.float32),
+            ValueError,
+            "pass a batch of samples with 4 axes",
+        ),
         ((X_CAL * 255).astype(np.uint8), TypeError, r"astype\('float32'\) / 255"),
         (X_CAL[:50], ValueError, "50 samples; calibration needs at least 100"),
         (None, ValueError, "integer modes \\(int8, int16x8\\) need representative_data"),
@@ -255,7 +289,9 @@ def test_few_samples_allowed_when_asked(classifier):
 
 
 def test_unknown_mode_is_refused(classifier):
-    with pytest.raises(ValueError, match="unknown mode 'int4'; use one of float32, dynamic, float16, int8, int16x8"):
+    with pytest.raises(
+        ValueError, match="unknown mode 'int4'; use one of float32, dynamic, float16, int8, int16x8"
+    ):
         q.convert(classifier, "int4", X_CAL)
 
 
@@ -276,7 +312,9 @@ def test_output_parity_by_hand():
     ref = np.array([[0.0, 1.0], [2.0, 3.0]])
     out = np.array([[0.5, 1.0], [2.0, 1.0]])
     assert q.output_parity(ref, out) == {"max_abs": 2.0, "mean_abs": 0.625}
-    with pytest.raises(ValueError, match=r"differ in shape: reference \(2, 2\) vs candidate \(4,\)"):
+    with pytest.raises(
+        ValueError, match=r"differ in shape: reference \(2, 2\) vs candidate \(4,\)"
+    ):
         q.output_parity(ref, out.ravel())
 
 
@@ -303,15 +341,22 @@ def test_median_latency_for_each_thread_count(variants):
 def test_compare_variants_table(classifier, variants):
     x, y = X_CAL[:40], Y_CAL[:40]
     table = q.compare_variants(
-        variants, lambda predict: q.accuracy(predict(x), y), parity_input=x, latency_input=x[:1],
-        keras_model=classifier, threads=(1,), repeats=3,
+        variants,
+        lambda predict: q.accuracy(predict(x), y),
+        parity_input=x,
+        latency_input=x[:1],
+        keras_model=classifier,
+        threads=(1,),
+        repeats=3,
     )
     assert list(table.index) == ["keras", "float32", "dynamic", "float16", "int8"]
     assert table.loc["float32", "size_vs_float32"] == 1.0
     assert table.loc["int8", "size_vs_float32"] < 0.4
     assert table.loc["float32", "parity_max_abs"] < 1e-5
     assert table.loc["float32", "score"] == table.loc["keras", "score"]
-    assert table.loc["int8", "score_drop"] == pytest.approx(table.loc["keras", "score"] - table.loc["int8", "score"])
+    assert table.loc["int8", "score_drop"] == pytest.approx(
+        table.loc["keras", "score"] - table.loc["int8", "score"]
+    )
     assert table.loc["int8", "latency_ms_1t"] > 0
 
 
@@ -322,7 +367,9 @@ def test_copy_weights_checks_architecture(classifier):
     legacy = keras_policy.legacy_keras()
     target = tiny_classifier(keras_module=legacy)
     assert q.copy_weights(classifier, target) == 3  # conv, hidden, out
-    np.testing.assert_array_equal(target.layers[-1].get_weights()[0], classifier.get_layer("out").get_weights()[0])
+    np.testing.assert_array_equal(
+        target.layers[-1].get_weights()[0], classifier.get_layer("out").get_weights()[0]
+    )
     with pytest.raises(ValueError, match="weight shapes"):
         q.copy_weights(classifier, tiny_classifier(num_classes=5, keras_module=legacy))
 
@@ -333,10 +380,14 @@ def test_qat_from_trained_keras3_model_fine_tunes_and_converts(classifier):
     model = q.qat_model(tiny_classifier, source_model=classifier)
     assert any(type(layer).__name__ == "QuantizeWrapperV2" for layer in model.layers)
     assert not isinstance(model, keras.Model)  # a tf_keras model, as tfmot requires
-    history = q.fine_tune(model, X_CAL, Y_CAL, epochs=1, batch_size=50)  # the first steps set the quantizer ranges
+    history = q.fine_tune(
+        model, X_CAL, Y_CAL, epochs=1, batch_size=50
+    )  # the first steps set the quantizer ranges
     assert np.isfinite(history.history["loss"][0])
     # the fake-quantized model started from the trained weights: it agrees with the float model
-    np.testing.assert_allclose(np.asarray(model(X_CAL[:8])), np.asarray(classifier(X_CAL[:8])), atol=0.05)
+    np.testing.assert_allclose(
+        np.asarray(model(X_CAL[:8])), np.asarray(classifier(X_CAL[:8])), atol=0.05
+    )
     b = q.convert(model, "int8", X_CAL)
     assert q.float_ops(b) == [] and q.TFLiteModel(b).input_dtype == np.int8
     import os
@@ -352,8 +403,18 @@ def test_qat_rejects_prelu_but_accepts_relu_fcn():
 
 
 def test_pruning_reaches_target_sparsity_and_compresses(classifier):
-    pruned = q.prune_model(tiny_classifier, X_CAL, Y_CAL, source_model=classifier, target_sparsity=0.5, epochs=3, batch_size=25)
-    assert not any("PruneLowMagnitude" in type(layer).__name__ for layer in pruned.layers)  # stripped
+    pruned = q.prune_model(
+        tiny_classifier,
+        X_CAL,
+        Y_CAL,
+        source_model=classifier,
+        target_sparsity=0.5,
+        epochs=3,
+        batch_size=25,
+    )
+    assert not any(
+        "PruneLowMagnitude" in type(layer).__name__ for layer in pruned.layers
+    )  # stripped
     assert 0.45 <= q.sparsity(pruned) <= 0.55
     dense = q.convert(q.legacy_clone(tiny_classifier, classifier), "float32")
     sparse = q.convert(pruned, "float32")
@@ -364,7 +425,9 @@ def test_pruning_reaches_target_sparsity_and_compresses(classifier):
 def test_sparsity_by_hand():
     legacy = keras_policy.legacy_keras()
     model = legacy.Sequential([legacy.Input((4,)), legacy.layers.Dense(2)])
-    model.layers[0].set_weights([np.array([[0, 1], [0, 2], [3, 0], [4, 5]], np.float32), np.zeros(2, np.float32)])
+    model.layers[0].set_weights(
+        [np.array([[0, 1], [0, 2], [3, 0], [4, 5]], np.float32), np.zeros(2, np.float32)]
+    )
     assert q.sparsity(model) == 3 / 8  # biases are not counted
 
 
@@ -376,7 +439,9 @@ def test_qat_model_from_a_helpers_builder():
 
 
 def test_latency_without_xnnpack(variants):
-    result = q.median_latency_ms(variants["float32"], X_CAL[:1], threads=(1,), repeats=3, warmup=1, use_xnnpack=False)
+    result = q.median_latency_ms(
+        variants["float32"], X_CAL[:1], threads=(1,), repeats=3, warmup=1, use_xnnpack=False
+    )
     assert 0 < result[1] < 1000
     assert not q.TFLiteModel(variants["float32"], use_xnnpack=False).use_xnnpack
 
@@ -387,7 +452,9 @@ def test_latency_without_xnnpack(variants):
 def test_load_or_train_classifier_loads_saved_model(monkeypatch, classifier):
     from helpers import training
 
-    monkeypatch.setattr(training, "load_trained", lambda name: classifier if name == "tiny_cnn" else None)
+    monkeypatch.setattr(
+        training, "load_trained", lambda name: classifier if name == "tiny_cnn" else None
+    )
     assert q.load_or_train_classifier("tiny_cnn", {}) == (classifier, False)
 
 
@@ -397,7 +464,9 @@ def test_load_or_train_classifier_trains_with_quick_epochs(monkeypatch):
 
     calls = {}
     monkeypatch.setattr(training, "load_trained", lambda name: None)
-    monkeypatch.setattr(training, "train_classifier", lambda model, splits, **kw: calls.update(model=model, **kw))
+    monkeypatch.setattr(
+        training, "train_classifier", lambda model, splits, **kw: calls.update(model=model, **kw)
+    )
     model, trained_here = q.load_or_train_classifier("resnet", {"x_train": None})
     assert trained_here and calls["model"] is model and model.name == "resnet"
     assert calls["epochs"] == training.RECIPES["resnet"].quick_epochs

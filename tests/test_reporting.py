@@ -17,7 +17,11 @@ def quick_reports(monkeypatch, tmp_path):
 def test_record_results_writes_mode_and_plain_json(quick_reports):
     import numpy as np
 
-    path = reporting.record_results("01_demo", {"test_accuracy": np.float32(0.75), "params": np.int64(12)}, headline=["test_accuracy"])
+    path = reporting.record_results(
+        "01_demo",
+        {"test_accuracy": np.float32(0.75), "params": np.int64(12)},
+        headline=["test_accuracy"],
+    )
     assert path == quick_reports / "metrics" / "01_demo.json"
     record = json.loads(path.read_text())
     assert record["mode"] == "quick" and record["notebook"] == "01_demo"
@@ -35,11 +39,21 @@ def test_record_results_rejects_bad_names_and_missing_headline_keys(quick_report
 
 def test_summary_lists_every_notebook_with_status_and_wall_time(tmp_path):
     records = [
-        {"notebook": "00_a", "mode": "full", "metrics": {"acc": 0.98765, "note": "x"}, "headline": ["acc"]},
+        {
+            "notebook": "00_a",
+            "mode": "full",
+            "metrics": {"acc": 0.98765, "note": "x"},
+            "headline": ["acc"],
+        },
         {"notebook": "01_b", "mode": "quick", "metrics": {"acc": 0.5}, "headline": None},
     ]
-    out = reporting.write_summary(records, {"00_a": 12.4, "01_b": 3.0, "02_c": 5.0}, "full", tmp_path / "summary.md",
-                                  failures={"03_d": "CellExecutionError in cell 4"})
+    out = reporting.write_summary(
+        records,
+        {"00_a": 12.4, "01_b": 3.0, "02_c": 5.0},
+        "full",
+        tmp_path / "summary.md",
+        failures={"03_d": "CellExecutionError in cell 4"},
+    )
     text = out.read_text()
     assert "Run mode: **full**" in text
     assert "| 00_a | ok | 12 | acc = 0.9877 |" in text
@@ -50,6 +64,14 @@ def test_summary_lists_every_notebook_with_status_and_wall_time(tmp_path):
 
 
 def test_summary_falls_back_to_the_elapsed_time_a_notebook_recorded(tmp_path):
-    records = [{"notebook": "07_x", "mode": "full", "metrics": {"gain_db": 2.6}, "headline": None, "elapsed_s": 1234.0}]
+    records = [
+        {
+            "notebook": "07_x",
+            "mode": "full",
+            "metrics": {"gain_db": 2.6},
+            "headline": None,
+            "elapsed_s": 1234.0,
+        }
+    ]
     text = reporting.write_summary(records, {}, "full", tmp_path / "s.md").read_text()
     assert "| 07_x | ok | 1234 | gain_db = 2.6 |" in text

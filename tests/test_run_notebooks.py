@@ -15,7 +15,11 @@ import run_notebooks  # noqa: E402
 
 def _write(folder: Path, name: str, sources: list[str]) -> Path:
     nb = new_notebook(cells=[new_code_cell(s) for s in sources])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.metadata["widgets"] = {"state": "volatile"}
     path = folder / f"{name}.ipynb"
     nbformat.write(nb, path)
@@ -31,9 +35,21 @@ def test_runner_executes_in_order_reports_failures_and_writes_summary(tmp_path):
     (books / "scratch.ipynb").write_text("{}")  # not numbered: ignored
     reports, executed = tmp_path / "reports", tmp_path / "executed"
     proc = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "scripts" / "run_notebooks.py"), "--mode", "quick",
-         "--notebooks-dir", str(books), "--reports-dir", str(reports), "--output-dir", str(executed)],
-        capture_output=True, text=True, timeout=240,
+        [
+            sys.executable,
+            str(REPO_ROOT / "scripts" / "run_notebooks.py"),
+            "--mode",
+            "quick",
+            "--notebooks-dir",
+            str(books),
+            "--reports-dir",
+            str(reports),
+            "--output-dir",
+            str(executed),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     assert proc.returncode == 1, proc.stdout + proc.stderr  # one notebook failed
     ok = nbformat.read(executed / "00_ok.ipynb", as_version=4)
@@ -53,8 +69,15 @@ def test_runner_executes_in_order_reports_failures_and_writes_summary(tmp_path):
 def test_select_notebooks_filters_by_prefix_and_rejects_unknown(tmp_path):
     for name in ("00_a", "01_b", "10_c"):
         _write(tmp_path, name, ["1"])
-    assert [p.stem for p in run_notebooks.select_notebooks(tmp_path, None)] == ["00_a", "01_b", "10_c"]
-    assert [p.stem for p in run_notebooks.select_notebooks(tmp_path, ["01", "10"])] == ["01_b", "10_c"]
+    assert [p.stem for p in run_notebooks.select_notebooks(tmp_path, None)] == [
+        "00_a",
+        "01_b",
+        "10_c",
+    ]
+    assert [p.stem for p in run_notebooks.select_notebooks(tmp_path, ["01", "10"])] == [
+        "01_b",
+        "10_c",
+    ]
     try:
         run_notebooks.select_notebooks(tmp_path, ["07"])
     except SystemExit as exc:

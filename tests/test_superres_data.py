@@ -27,7 +27,10 @@ def test_folder_images_split_deterministically_by_name(tmp_path):
     for i in range(10):
         Image.fromarray(np.full((16, 16, 3), i * 20, np.uint8)).save(tmp_path / f"img{i:02d}.png")
     (tmp_path / "notes.txt").write_text("not an image")
-    splits = {s: [n for n, _ in sr_data.load_sr_images(s, folder=tmp_path)] for s in ("train", "val", "test")}
+    splits = {
+        s: [n for n, _ in sr_data.load_sr_images(s, folder=tmp_path)]
+        for s in ("train", "val", "test")
+    }
     assert sorted(sum(splits.values(), [])) == [f"img{i:02d}" for i in range(10)]
     assert len(splits["train"]) == 7 and len(splits["val"]) == 1 and len(splits["test"]) == 2
     assert splits == {s: [n for n, _ in sr_data.load_sr_images(s, folder=tmp_path)] for s in splits}
@@ -53,7 +56,9 @@ def test_bicubic_downscale_keeps_constants_and_reproduces_a_linear_ramp():
     lr = sr_data.bicubic_downscale(const, 3)
     assert lr.shape == (10, 11, 3) and np.all(lr == 77)
     # HR ramp value 3*j + 10; LR pixel k is centred on HR column 3k + 1 -> 9k + 13 (cubic keeps lines).
-    ramp = np.repeat((3 * np.arange(60) + 10).astype(np.uint8)[None, :, None], 3, axis=2).repeat(12, axis=0)
+    ramp = np.repeat((3 * np.arange(60) + 10).astype(np.uint8)[None, :, None], 3, axis=2).repeat(
+        12, axis=0
+    )
     lr = sr_data.bicubic_downscale(ramp, 3)
     np.testing.assert_array_equal(lr[2, 2:-2, 0], 9 * np.arange(2, 18) + 13)
 
@@ -94,11 +99,17 @@ def test_patches_are_aligned_crops_at_the_same_place():
     lr, hr = sampler.sample(5)
     assert lr.shape == (5, 8, 8, 1) and hr.shape == (5, 24, 24, 1)
     for k in range(5):
-        hits = [(t, l) for t in range(lr_full.shape[0] - 7) for l in range(lr_full.shape[1] - 7)
-                if np.array_equal(lr_full[t : t + 8, l : l + 8], lr[k, ..., 0])]
+        hits = [
+            (t, left)
+            for t in range(lr_full.shape[0] - 7)
+            for left in range(lr_full.shape[1] - 7)
+            if np.array_equal(lr_full[t : t + 8, left : left + 8], lr[k, ..., 0])
+        ]
         assert hits, "LR patch is not a crop of the LR image"
-        t, l = hits[0]
-        np.testing.assert_array_equal(hr[k, ..., 0], hr_full[3 * t : 3 * t + 24, 3 * l : 3 * l + 24])
+        t, left = hits[0]
+        np.testing.assert_array_equal(
+            hr[k, ..., 0], hr_full[3 * t : 3 * t + 24, 3 * left : 3 * left + 24]
+        )
 
 
 def test_augmented_patches_flip_and_rotate_lr_and_hr_together():
@@ -113,7 +124,9 @@ def test_augmented_patches_flip_and_rotate_lr_and_hr_together():
 
 def test_downscale_augmentation_adds_shrunk_copies():
     plain = sr_data.PatchSampler([smooth_image()], 3, 8, augment=False)
-    augmented = sr_data.PatchSampler([smooth_image()], 3, 8, augment=True, downscale_factors=(1.0, 0.6))
+    augmented = sr_data.PatchSampler(
+        [smooth_image()], 3, 8, augment=True, downscale_factors=(1.0, 0.6)
+    )
     assert len(plain.pairs) == 1 and len(augmented.pairs) == 2
     assert augmented.pairs[1][1].shape == (54, 72)
 
@@ -151,7 +164,7 @@ def test_as_uint8_image_accepts_unit_floats_and_rejects_other_dtypes():
 
 def test_crop_center_and_cached_training_pairs():
     images = [smooth_image(90, 120)]
-    (name, crop), = sr_data.crop_center(images, 64)
+    ((name, crop),) = sr_data.crop_center(images, 64)
     assert crop.shape == (64, 64, 3) and np.array_equal(crop, images[0][1][13:77, 28:92])
     assert sr_data.crop_center(images, 500)[0][1].shape == (90, 120, 3)
     first = sr_data.training_pairs(images, 3, (1.0, 0.8))

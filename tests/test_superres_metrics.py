@@ -13,7 +13,9 @@ def grey_rgb(value, shape=(20, 24)):
 
 
 def test_ycbcr_of_white_black_and_red_match_bt601_studio_swing():
-    ycc = sr_data.rgb_to_ycbcr(np.array([[[255, 255, 255], [0, 0, 0], [255, 0, 0]]], dtype=np.uint8))
+    ycc = sr_data.rgb_to_ycbcr(
+        np.array([[[255, 255, 255], [0, 0, 0], [255, 0, 0]]], dtype=np.uint8)
+    )
     np.testing.assert_allclose(ycc[0, 0], [235.0, 128.0, 128.0], atol=1e-9)
     np.testing.assert_allclose(ycc[0, 1], [16.0, 128.0, 128.0], atol=1e-9)
     np.testing.assert_allclose(ycc[0, 2], [16 + 65.481, 128 - 37.797, 128 + 112.0], atol=1e-9)
@@ -26,7 +28,9 @@ def test_ycbcr_round_trip_and_float_input_agree_with_uint8():
     np.testing.assert_allclose(sr_data.ycbcr_to_rgb(ycc) * 255, img, atol=1e-9)
     np.testing.assert_allclose(sr_data.rgb_to_ycbcr(img / 255.0), ycc, atol=1e-9)
     grey = img[..., 0]
-    np.testing.assert_allclose(sr_data.rgb_to_y(grey), 16 + 219 * grey.astype(float) / 255.0, atol=1e-9)
+    np.testing.assert_allclose(
+        sr_data.rgb_to_y(grey), 16 + 219 * grey.astype(float) / 255.0, atol=1e-9
+    )
 
 
 def test_colour_conversion_rejects_bad_input():
@@ -42,7 +46,9 @@ def test_psnr_of_constant_offset_is_hand_computed():
     # Grey 100 vs grey 110: Y differs by 10 * 219/255 everywhere.
     delta_y = 10 * 219 / 255
     expected = 20 * math.log10(255 / delta_y)
-    assert sr_metrics.psnr_y(grey_rgb(100), grey_rgb(110), scale=3) == pytest.approx(expected, abs=1e-9)
+    assert sr_metrics.psnr_y(grey_rgb(100), grey_rgb(110), scale=3) == pytest.approx(
+        expected, abs=1e-9
+    )
     assert expected == pytest.approx(29.4527, abs=1e-4)
 
 
@@ -71,9 +77,20 @@ def test_psnr_and_ssim_agree_with_tf_image_on_the_shaved_y_channel():
     y_hr = sr_data.rgb_to_y(hr)[scale:-scale, scale:-scale, None]
     y_sr = sr_data.rgb_to_y(sr)[scale:-scale, scale:-scale, None]
     tf_psnr = float(tf.image.psnr(y_hr, y_sr, max_val=255.0))
-    tf_ssim = float(tf.image.ssim(tf.constant(y_hr), tf.constant(y_sr), max_val=255.0,
-                                  filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03))
-    assert sr_metrics.psnr_y(hr, sr, scale) == pytest.approx(tf_psnr, abs=1e-5)  # TF works in float32
+    tf_ssim = float(
+        tf.image.ssim(
+            tf.constant(y_hr),
+            tf.constant(y_sr),
+            max_val=255.0,
+            filter_size=11,
+            filter_sigma=1.5,
+            k1=0.01,
+            k2=0.03,
+        )
+    )
+    assert sr_metrics.psnr_y(hr, sr, scale) == pytest.approx(
+        tf_psnr, abs=1e-5
+    )  # TF works in float32
     assert sr_metrics.ssim_y(hr, sr, scale) == pytest.approx(tf_ssim, abs=1e-5)
 
 
@@ -82,7 +99,9 @@ def test_ssim_of_a_constant_offset_is_the_luminance_term():
     a, b = 16 + 219 * 100 / 255, 16 + 219 * 110 / 255
     c1 = (0.01 * 255) ** 2
     expected = (2 * a * b + c1) / (a * a + b * b + c1)
-    assert sr_metrics.ssim_y(grey_rgb(100, (30, 30)), grey_rgb(110, (30, 30)), 2) == pytest.approx(expected, abs=1e-12)
+    assert sr_metrics.ssim_y(grey_rgb(100, (30, 30)), grey_rgb(110, (30, 30)), 2) == pytest.approx(
+        expected, abs=1e-12
+    )
 
 
 def test_gaussian_window_is_normalised_and_symmetric():

@@ -27,9 +27,13 @@ def test_fsrcnn_s_has_3937_weights_and_4086_keras_parameters():
 def test_variants_change_the_counts_as_computed_by_hand():
     sep = superres.build_fsrcnn(separable=True)
     assert superres.fsrcnn_weight_count(sep) == 1400 + 672 + 4 * (9 * 12 + 144) + 672 + 4536 == 8288
-    assert {type(sep.get_layer(f"mapping_{i}")).__name__ for i in range(1, 5)} == {"SeparableConv2D"}
+    assert {type(sep.get_layer(f"mapping_{i}")).__name__ for i in range(1, 5)} == {
+        "SeparableConv2D"
+    }
     relu = superres.build_fsrcnn(activation="relu")
-    assert relu.count_params() == 12464 + 173 and not any("PReLU" in type(l).__name__ for l in relu.layers)
+    assert relu.count_params() == 12464 + 173 and not any(
+        "PReLU" in type(layer).__name__ for layer in relu.layers
+    )
     bn = superres.build_fsrcnn(batch_norm=True)
     # no conv biases but the deconvolution's; 4 BN parameters per channel of each of the 8 conv outputs
     assert superres.fsrcnn_weight_count(bn) == 12464
@@ -72,15 +76,24 @@ def test_macs_per_output_pixel_divide_the_weights_by_scale_squared(fsrcnn):
     assert superres.macs_per_output_pixel(fsrcnn) == pytest.approx(12464 / 9)
     assert superres.macs_per_output_pixel(superres.build_fsrcnn(2)) == pytest.approx(12464 / 4)
     table = superres.layer_macs_table(fsrcnn)
-    assert list(table["layer"]) == ["feature_extraction", "shrinking", "mapping_1", "mapping_2", "mapping_3",
-                                    "mapping_4", "expanding", "deconvolution"]
+    assert list(table["layer"]) == [
+        "feature_extraction",
+        "shrinking",
+        "mapping_1",
+        "mapping_2",
+        "mapping_3",
+        "mapping_4",
+        "expanding",
+        "deconvolution",
+    ]
     sep = superres.build_fsrcnn(separable=True)
     assert superres.macs_per_output_pixel(sep) == pytest.approx(8288 / 9)
 
 
 def test_config_and_receptive_field_are_read_back_from_the_model(fsrcnn):
-    assert superres.fsrcnn_config(fsrcnn) == dict(scale=3, d=56, s=12, m=4, activation="prelu",
-                                                  separable=False, batch_norm=False)
+    assert superres.fsrcnn_config(fsrcnn) == dict(
+        scale=3, d=56, s=12, m=4, activation="prelu", separable=False, batch_norm=False
+    )
     cfg = dict(scale=4, d=16, s=5, m=2, activation="relu", separable=True, batch_norm=True)
     assert superres.fsrcnn_config(superres.build_fsrcnn(**cfg)) == cfg
     assert superres.receptive_field(fsrcnn) == 1 + 4 + 4 * 2 == 13
@@ -170,8 +183,18 @@ def test_training_restores_the_best_epoch_and_reports_history():
     config.set_seed(0)
     model = superres.build_fsrcnn(2, d=8, s=4, m=1)
     images = small_images()
-    history, seconds = superres.train_fsrcnn(model, images[:1], images[1:], 2, epochs=3, steps_per_epoch=15,
-                                             lr=3e-3, batch_size=8, patch_lr=12, verbose=False)
+    history, seconds = superres.train_fsrcnn(
+        model,
+        images[:1],
+        images[1:],
+        2,
+        epochs=3,
+        steps_per_epoch=15,
+        lr=3e-3,
+        batch_size=8,
+        patch_lr=12,
+        verbose=False,
+    )
     assert list(history.columns) == ["epoch", "steps", "loss", "val_psnr", "lr", "seconds"]
     assert list(history["steps"]) == [15, 30, 45]
     assert len(history) == 3 and seconds > 0 and np.isfinite(history["loss"]).all()
@@ -182,18 +205,36 @@ def test_training_restores_the_best_epoch_and_reports_history():
 
 def test_deconv_lr_multiplier_zero_freezes_only_the_deconvolution():
     model = superres.build_fsrcnn(2, d=8, s=4, m=1)
-    before = {l.name: [w.copy() for w in l.get_weights()] for l in model.layers if l.weights}
+    before = {
+        layer.name: [w.copy() for w in layer.get_weights()]
+        for layer in model.layers
+        if layer.weights
+    }
     images = small_images()
-    superres.train_fsrcnn(model, images[:1], images[1:], 2, epochs=1, steps_per_epoch=3,
-                          deconv_lr_multiplier=0.0, batch_size=4, patch_lr=10, verbose=False)
+    superres.train_fsrcnn(
+        model,
+        images[:1],
+        images[1:],
+        2,
+        epochs=1,
+        steps_per_epoch=3,
+        deconv_lr_multiplier=0.0,
+        batch_size=4,
+        patch_lr=10,
+        verbose=False,
+    )
     for name, weights in before.items():
-        changed = any(not np.array_equal(a, b) for a, b in zip(weights, model.get_layer(name).get_weights()))
+        changed = any(
+            not np.array_equal(a, b) for a, b in zip(weights, model.get_layer(name).get_weights())
+        )
         assert changed == (name != "deconvolution"), name
 
 
 def test_training_rejects_a_scale_mismatch():
     with pytest.raises(ValueError, match="upscales x2"):
-        superres.train_fsrcnn(superres.build_fsrcnn(2, 8, 4, 1), small_images(), small_images(), 3, 1, 1)
+        superres.train_fsrcnn(
+            superres.build_fsrcnn(2, 8, 4, 1), small_images(), small_images(), 3, 1, 1
+        )
 
 
 def test_save_and_load_round_trip(tmp_path, monkeypatch):
@@ -212,15 +253,35 @@ def test_save_and_load_round_trip(tmp_path, monkeypatch):
 def test_time_budget_stops_training_and_still_returns_the_best_weights():
     model = superres.build_fsrcnn(2, d=8, s=4, m=1)
     images = small_images()
-    history, seconds = superres.train_fsrcnn(model, images[:1], images[1:], 2, epochs=50, steps_per_epoch=5,
-                                             batch_size=4, patch_lr=10, max_seconds=1.0, verbose=False)
+    history, seconds = superres.train_fsrcnn(
+        model,
+        images[:1],
+        images[1:],
+        2,
+        epochs=50,
+        steps_per_epoch=5,
+        batch_size=4,
+        patch_lr=10,
+        max_seconds=1.0,
+        verbose=False,
+    )
     assert 1 <= len(history) < 50 and history["steps"].iloc[-1] < 250
     assert history["lr"].iloc[-1] < 0.1 * 1e-3  # the cosine ran over the time budget
 
 
 def test_cubic_kernel_matches_keys_weights_by_hand():
     # x2: distances |k - 3.5| / 2 -> Keys cubic (a = -0.5) values; both phases already sum to 1.
-    expected = [-0.0234375, -0.0703125, 0.2265625, 0.8671875, 0.8671875, 0.2265625, -0.0703125, -0.0234375, 0.0]
+    expected = [
+        -0.0234375,
+        -0.0703125,
+        0.2265625,
+        0.8671875,
+        0.8671875,
+        0.2265625,
+        -0.0703125,
+        -0.0234375,
+        0.0,
+    ]
     np.testing.assert_allclose(superres.cubic_kernel_1d(2), expected, atol=1e-12)
     for scale in (2, 3, 4):
         w = superres.cubic_kernel_1d(scale)
@@ -242,7 +303,9 @@ def test_bicubic_init_makes_the_network_interpolate(scale, tolerance):
     model = superres.init_as_bicubic(superres.build_fsrcnn(scale, d=16, s=6, m=2))
     deconv = model.get_layer("deconvolution")
     weights = deconv.get_weights()
-    weights[0][:, :, 0, 1:] = 0.0  # silence the randomly initialised channels to see the pass-through alone
+    weights[0][:, :, 0, 1:] = (
+        0.0  # silence the randomly initialised channels to see the pass-through alone
+    )
     deconv.set_weights(weights)
     x = smooth_y()
     out, ref = np.asarray(model(x)), superres.bicubic_predict_fn(scale)(x)
@@ -258,7 +321,10 @@ def test_bicubic_init_works_for_separable_and_refuses_batch_norm():
     weights[0][:, :, 0, 1:] = 0.0
     deconv.set_weights(weights)
     x = smooth_y()
-    assert np.abs(np.asarray(model(x)) - superres.bicubic_predict_fn(2)(x))[:, 12:-12, 12:-12].max() < 1e-5
+    assert (
+        np.abs(np.asarray(model(x)) - superres.bicubic_predict_fn(2)(x))[:, 12:-12, 12:-12].max()
+        < 1e-5
+    )
     with pytest.raises(ValueError, match="batch_norm"):
         superres.init_as_bicubic(superres.build_fsrcnn(batch_norm=True))
 
