@@ -1,4 +1,11 @@
-"""Environment report, per-notebook results files and the run summary (``reports/summary.md``)."""
+"""Results: per-notebook metrics files, reading another notebook's results, target verdicts, the summary.
+
+* ``record_results(notebook, metrics)`` writes ``reports[/quick]/metrics/<notebook>.json``;
+  ``load_results(notebook)`` reads it back in a later notebook.
+* ``check_targets([Target(...), ...])`` prints a met/missed table against the kit's targets and asserts
+  only the floors that hold in both run modes (never a time or a speed ratio).
+* ``write_summary`` builds ``reports[/quick]/summary.md`` for the main job.
+"""
 
 from __future__ import annotations
 
@@ -7,98 +14,17 @@ import json
 import math
 import os
 import platform
-import sys
 import time
-from collections.abc import Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from helpers import config
 
 METRICS_SUBDIR = "metrics"
-_STARTED = (
-    time.time()
-)  # a notebook imports this module in its third cell: its elapsed time starts here
-FIGURES_SUBDIR = "figures"
-
-
-@contextmanager
-def silenced_stderr():
-    """Send the process's C-level stderr (file descriptor 2) to /dev/null inside the block."""
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):  # no real fd 2 (some embedded interpreters): nothing to silence
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
-def quiet_tensorflow() -> None:
-    """Keep TensorFlow's C++ and Python log noise out of notebook outputs (call before importing TF)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import logging
-    import warnings
-
-    # TF writes a few C++ lines at import and at the first device query before its log level applies.
-    with silenced_stderr():
-        import tensorflow as tf
-
-        tf.config.list_physical_devices()
-
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)
-    logging.getLogger("absl").setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
-    warnings.filterwarnings("ignore", category=FutureWarning)
-    warnings.filterwarnings("ignore", message=".*input_shape.*")
-    warnings.filterwarnings("ignore", message=".*Do not pass an `input_shape`.*")
-
-
-def environment_report() -> dict[str, Any]:
-    """Return Python/TensorFlow/Keras versions, devices, CPU count and the run mode, as a dict."""
-    quiet_tensorflow()
-    import keras
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
-    return {
-        "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "platform": platform.platform(terse=True),
-        "cpu_count": os.cpu_count(),
-        "gpus": [d.name for d in gpus],
-        "colab": "google.colab" in sys.modules,
-        "mode": config.run_mode(),
-    }
-
-
-def print_environment() -> dict[str, Any]:
-    """Print the environment report in a few readable lines and return it."""
-    env = environment_report()
-    device = f"{len(env['gpus'])} GPU(s): {', '.join(env['gpus'])}" if env["gpus"] else "CPU only"
-    print(f"Python {env['python']} | TensorFlow {env['tensorflow']} | Keras {env['keras']}")
-    print(
-        f"{env['platform']} | {env['cpu_count']} CPU cores | {device}"
-        + (" | Colab" if env["colab"] else "")
-    )
-    print(
-        f"Run mode: {env['mode'].upper()}"
-        + (
-            " (small data, few epochs: numbers are a smoke test, not results)"
-            if env["mode"] == "quick"
-            else ""
-        )
-    )
-    return env
+# A notebook imports this module in its third cell: its elapsed time starts here.
+_STARTED = time.time()
 
 
 def _jsonable(value: Any) -> Any:
@@ -144,13 +70,94 @@ def record_results(
     return path
 
 
-def save_figure(fig: Any, name: str, dpi: int = 110) -> Path:
-    """Save a Matplotlib figure as ``reports[/quick]/figures/<name>.png``; return the path."""
-    out_dir = config.reports_dir() / FIGURES_SUBDIR
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{name}.png"
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
-    return path
+def load_results(notebook: str) -> dict[str, Any]:
+    """Return the metrics another notebook recorded in this run mode (``reports[/quick]/metrics/<notebook>.json``).
+
+    Raises a FileNotFoundError that names the notebook to run when it has not been run yet.
+    """
+    if not notebook or "/" in notebook or "\\" in notebook:
+        raise ValueError(f"notebook must be a bare name like '02_cnn_vs_mlp', got {notebook!r}")
+    path = config.reports_dir() / METRICS_SUBDIR / f"{notebook}.json"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} does not exist: run notebooks/{notebook}.ipynb first in {config.run_mode()} mode "
+            f"(e.g. ./kit.sh run --only {notebook[:2]}{' --quick' if config.is_quick() else ''})"
+        )
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(
+            f"{path} is not valid JSON ({err}); re-run notebooks/{notebook}.ipynb"
+        ) from err
+    return dict(record.get("metrics", {}))
+
+
+@dataclass(frozen=True)
+class Target:
+    """One of the kit's targets: what is measured, its value, the target and the floor asserted in every run.
+
+    ``higher_is_better=False`` turns the target and the floor into upper bounds (e.g. an accuracy drop).
+    ``floor`` is a sanity bound that must hold in both modes (pick it with ``config.pick(full, quick)``);
+    None asserts nothing. Never give a floor to a time, a latency or a speed ratio: they are machine-dependent.
+    """
+
+    name: str
+    value: float
+    target: float
+    higher_is_better: bool = True
+    floor: float | None = None
+    unit: str = ""
+
+    def met(self) -> bool:
+        """Return True if the value reaches the target."""
+        return self.value >= self.target if self.higher_is_better else self.value <= self.target
+
+    def within_floor(self) -> bool:
+        """Return True if there is no floor or the value respects it."""
+        if self.floor is None:
+            return True
+        return self.value >= self.floor if self.higher_is_better else self.value <= self.floor
+
+
+def check_targets(targets: Sequence[Target], title: str = "Targets") -> Any:
+    """Print a met/missed line per target, assert the floors, and return the verdict table (a DataFrame).
+
+    Missed targets are printed with the measured value and the gap, never hidden; an AssertionError
+    lists every value that broke its floor (a real regression, not a missed target).
+    """
+    import pandas as pd
+
+    if not targets:
+        raise ValueError("targets is empty: pass a list of reporting.Target(...)")
+    rows = []
+    for t in targets:
+        if not isinstance(t, Target):
+            raise TypeError(f"expected reporting.Target entries, got {type(t).__name__}")
+        if not math.isfinite(float(t.value)):
+            raise ValueError(f"target {t.name!r} has a non-finite value {t.value!r}")
+        sign = ">=" if t.higher_is_better else "<="
+        rows.append(
+            {
+                "measure": t.name,
+                "value": float(t.value),
+                "target": f"{sign} {t.target:g}{t.unit}",
+                "met": t.met(),
+                "gap": 0.0 if t.met() else abs(float(t.value) - float(t.target)),
+                "floor": "-" if t.floor is None else f"{sign} {t.floor:g}{t.unit}",
+            }
+        )
+    table = pd.DataFrame(rows).set_index("measure")
+    met = int(table["met"].sum())
+    print(f"{title}: {met} of {len(table)} met ({config.run_mode()} mode)")
+    for t, row in zip(targets, rows):
+        verdict = "met   " if row["met"] else "MISSED"
+        gap = "" if row["met"] else f" (short by {row['gap']:.4g}{t.unit})"
+        print(f"  {verdict} {t.name}: {t.value:.4g}{t.unit}, target {row['target']}{gap}")
+    broken = [t for t in targets if not t.within_floor()]
+    assert not broken, "below the floor that must hold in every run: " + "; ".join(
+        f"{t.name} = {t.value:.4g}{t.unit} (floor {t.floor:g}{t.unit})" for t in broken
+    )
+    return table
 
 
 def _format_value(value: Any) -> str:

@@ -19,26 +19,32 @@ REPO_URL = "https://github.com/course-kit/keras-course-kit"
 REPO_SLUG = "course-kit/keras-course-kit"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-BOOTSTRAP = f'''# Bootstrap. On Colab: fetch the kit and install `helpers` (Colab's TensorFlow is kept as it is).
-# Locally: nothing to install; just make the repository importable from notebooks/.
+BOOTSTRAP = f"""# Bootstrap. On Colab: fetch the kit, install what requirements.txt lists except TensorFlow and
+# Keras (Colab's own are kept; the next cell warns if they are outside the kit's ranges), then
+# install `helpers`. Locally (./kit.sh or your own environment): nothing to do.
 import os, subprocess, sys
 from pathlib import Path
 
-if "google.colab" in sys.modules and not Path("../helpers").is_dir() and not Path("helpers").is_dir():
-    subprocess.run(["git", "clone", "--depth", "1", "{REPO_URL}.git", "/content/kit"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/kit",
-                    "tensorflow-model-optimization", "ai-edge-litert"], check=True)
+if "google.colab" in sys.modules and not Path("../helpers").is_dir():
+    if not Path("/content/kit").is_dir():
+        subprocess.run(["git", "clone", "--depth", "1", "{REPO_URL}.git", "/content/kit"], check=True)
+    sys.path.insert(0, "/content/kit")
+    from helpers.environment import colab_requirements
+
+    pip = [sys.executable, "-m", "pip", "install", "-q", *colab_requirements()]
+    subprocess.run([*pip, "--no-deps", "-e", "/content/kit"], check=True)
     os.chdir("/content/kit/notebooks")
 REPO_ROOT = Path.cwd().parent if Path("../helpers").is_dir() else Path.cwd()
 if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))'''
+    sys.path.insert(0, str(REPO_ROOT))"""
 
-ENVIRONMENT = """# Environment report and run mode (KIT_MODE=quick for a fast smoke run; full is the default).
-from helpers.reporting import quiet_tensorflow
+ENVIRONMENT = """# Environment report, version guard and run mode (KIT_MODE=quick for a fast smoke run; full is the default).
+from helpers.environment import print_environment, quiet_tensorflow
+
 quiet_tensorflow()  # before TensorFlow is imported: keeps its log noise out of the outputs
+from helpers import config
 
-from helpers import config, reporting
-reporting.print_environment()
+print_environment()  # warns if TensorFlow, Keras or Python are outside requirements.txt's ranges
 SEED = config.set_seed(42)"""
 
 

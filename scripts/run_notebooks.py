@@ -20,6 +20,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+KERNEL_LOG_LEVEL = "ERROR"
 VOLATILE_METADATA = ("widgets", "colab", "accelerator", "papermill")
 
 
@@ -59,6 +60,9 @@ def execute_notebook(path: Path, out_path: Path, mode: str, timeout: int | None)
         nb,
         timeout=timeout,
         kernel_name="python3",
+        # The kernel's own start-up log (e.g. "Kernel is running over TCP without encryption") is
+        # not for students: only errors from the kernel process reach the runner's output.
+        extra_arguments=[f"--IPKernelApp.log_level={KERNEL_LOG_LEVEL}"],
         resources={"metadata": {"path": str(path.parent)}},
     )
     start = time.perf_counter()

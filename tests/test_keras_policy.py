@@ -11,8 +11,10 @@ import pytest
 from helpers import keras_policy
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# Every module of the package, subpackages included (helpers.sr.*, helpers.tflite.*).
 HELPER_MODULES = sorted(
-    f"helpers.{p.stem}" for p in (REPO_ROOT / "helpers").glob("*.py") if p.stem != "__init__"
+    ".".join(p.relative_to(REPO_ROOT).with_suffix("").parts).removesuffix(".__init__")
+    for p in (REPO_ROOT / "helpers").rglob("*.py")
 )
 
 PROBE = r"""

@@ -1,0 +1,94 @@
+"""Where trained models live: one place for paths, saving, loading and load_or_train."""
+
+import numpy as np
+import pytest
+
+from helpers import artifacts, config
+
+
+@pytest.fixture
+def quick_repo(monkeypatch, tmp_path):
+    monkeypatch.setenv(config.MODE_ENV_VAR, "quick")
+    monkeypatch.setattr(config, "REPO_ROOT", tmp_path)
+    return tmp_path
+
+
+def test_paths_are_per_mode_and_per_kind(quick_repo, monkeypatch):
+    assert artifacts.model_path("resnet") == quick_repo / "artifacts/quick/models/resnet.keras"
+    assert (
+        artifacts.tflite_path("tiny_int8") == quick_repo / "artifacts/quick/tflite/tiny_int8.tflite"
+    )
+    monkeypatch.setenv(config.MODE_ENV_VAR, "full")
+    assert artifacts.model_path("resnet") == quick_repo / "artifacts/full/models/resnet.keras"
+
+
+@pytest.mark.parametrize("bad", ["", "../x", "a/b", "model.keras", " resnet", None])
+def test_bad_names_are_refused(quick_repo, bad):
+    with pytest.raises(ValueError, match="bare model name"):
+        artifacts.model_path(bad)
+
+
+def test_save_and_load_round_trip_and_missing_is_none(quick_repo):
+    import keras
+
+    assert artifacts.load_model("tiny") is None
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dense(2, name="d")(inputs))
+    path = artifacts.save_model(model, "tiny")
+    assert path.is_file() and path.suffix == ".keras"
+    back = artifacts.load_model("tiny")
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    np.testing.assert_allclose(back(x), model(x), rtol=1e-6)
+
+
+def test_save_tflite_writes_bytes_and_refuses_empty(quick_repo):
+    path = artifacts.save_tflite(b"TFL3-bytes", "demo")
+    assert path.read_bytes() == b"TFL3-bytes"
+    with pytest.raises(TypeError, match="bytes"):
+        artifacts.save_tflite(b"", "demo")
+
+
+def test_load_or_train_loads_a_saved_model_without_training(quick_repo, monkeypatch):
+    import keras
+
+    from helpers import training
+
+    monkeypatch.setattr(training, "quick_train", lambda *a, **k: pytest.fail("must not train"))
+    inputs = keras.Input((2,))
+    artifacts.save_model(keras.Model(inputs, keras.layers.Dense(1)(inputs)), "mlp_tuned")
+    model, trained_here = artifacts.load_or_train("mlp_tuned", splits=None)
+    assert trained_here is False and model.count_params() == 3
+
+
+def test_load_or_train_trains_saves_and_dispatches_by_name(quick_repo, monkeypatch):
+    import keras
+
+    from helpers import training
+    from helpers.sr import training as sr_training
+
+    def tiny(name):
+        inputs = keras.Input((2,))
+        return keras.Model(inputs, keras.layers.Dense(1, name=name)(inputs))
+
+    seen = []
+    monkeypatch.setattr(
+        training,
+        "quick_train",
+        lambda name, splits, verbose=0: seen.append(("clf", name, splits)) or tiny("clf"),
+    )
+    monkeypatch.setattr(
+        sr_training,
+        "quick_train",
+        lambda name, verbose=False: seen.append(("sr", name)) or tiny("sr"),
+    )
+    model, trained_here = artifacts.load_or_train("tiny_cnn", splits={"x": 1})
+    assert trained_here and seen[-1] == ("clf", "tiny_cnn", {"x": 1})
+    assert artifacts.model_path("tiny_cnn").is_file()  # saved for the next notebook
+    model, trained_here = artifacts.load_or_train("fsrcnn_relu_x3")
+    assert trained_here and seen[-1] == ("sr", "fsrcnn_relu_x3")
+    assert artifacts.load_or_train("fsrcnn_relu_x3")[1] is False  # found the second time
+
+
+def test_load_or_train_without_splits_says_what_to_do(quick_repo):
+    with pytest.raises(ValueError, match="splits=data.load_mnist_splits"):
+        artifacts.load_or_train("resnet")

@@ -1,0 +1,80 @@
+"""The environment report: CPU model and instruction sets, the version guard, Colab's requirements."""
+
+import pytest
+
+from helpers import environment
+
+EPYC = """processor\t: 0
+vendor_id\t: AuthenticAMD
+model name\t: AMD EPYC 7B13
+flags\t\t: fpu vme sse sse2 avx fma avx2 bmi2 sha_ni
+processor\t: 1
+model name\t: AMD EPYC 7B13
+"""
+XEON = """model name\t: Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz
+flags\t\t: avx avx2 fma avx512f avx512bw avx512_vnni avx_vnni amx_int8
+"""
+
+
+def test_cpu_info_reads_model_and_int8_relevant_flags():
+    assert environment.cpu_info(EPYC) == {"model": "AMD EPYC 7B13", "isa": ["AVX2", "FMA"]}
+    xeon = environment.cpu_info(XEON)
+    assert xeon["model"].startswith("Intel(R) Xeon(R) Platinum 8481C")
+    assert xeon["isa"] == ["AVX2", "FMA", "AVX-512", "AVX-512 VNNI", "AVX-VNNI", "AMX-INT8"]
+
+
+def test_cpu_info_of_this_machine_has_a_model_name():
+    info = environment.cpu_info()
+    assert isinstance(info["model"], str) and info["model"]
+    assert set(info["isa"]) <= set(environment.ISA_FLAGS.values())
+
+
+RANGES = {"tensorflow": ">=2.17,<2.22", "keras": ">=3.5,<4", "numpy": ">=1.26,<3"}
+
+
+def test_version_guard_is_silent_when_everything_fits():
+    installed = {"tensorflow": "2.21.0", "keras": "3.15.1", "numpy": "2.1.3"}
+    assert environment.version_problems(installed, (3, 11), RANGES) == []
+
+
+def test_version_guard_names_each_package_out_of_range_and_the_fix():
+    installed = {"tensorflow": "2.22.0", "keras": "2.15.0", "numpy": None}
+    problems = environment.version_problems(installed, (3, 9), RANGES)
+    assert len(problems) == 4
+    assert "Python 3.9" in problems[0]
+    assert "tensorflow 2.22.0 is outside requirements.txt's range >=2.17,<2.22" in problems[1]
+    assert "pip install 'tensorflow>=2.17,<2.22'" in problems[1]
+    assert "keras 2.15.0" in problems[2]
+    assert "numpy is not installed" in problems[3]
+
+
+def test_the_kits_own_environment_passes_its_version_guard():
+    assert environment.version_problems() == []
+
+
+def test_requirement_ranges_come_from_requirements_txt():
+    ranges = environment._requirement_ranges()
+    assert ranges["tensorflow"] == ">=2.17,<2.22" and ranges["keras"] == ">=3.5,<4"
+    assert set(ranges) == set(environment.GUARDED_PACKAGES)
+
+
+def test_colab_installs_requirements_ranges_but_never_tensorflow_or_jupyter(tmp_path):
+    wanted = environment.colab_requirements()
+    names = [w.split(">")[0].split("<")[0].split("=")[0] for w in wanted]
+    for kept in ("tensorflow", "keras", "tf-keras", "jupyter", "ipykernel", "pytest"):
+        assert kept not in names
+    assert "tensorflow-model-optimization>=0.8.1,<0.9" in wanted
+    assert "ai-edge-litert>=2.3,<3" in wanted and "scikit-image>=0.24,<0.27" in wanted
+    req = tmp_path / "requirements.txt"
+    req.write_text("tensorflow>=2.17  # tf\nkeras\n\n# comment\nseaborn >= 0.13, <0.14\n")
+    assert environment.colab_requirements(req) == ["seaborn>=0.13,<0.14"]
+    with pytest.raises(FileNotFoundError, match="requirements.txt"):
+        environment.colab_requirements(tmp_path / "missing" / "requirements.txt")
+
+
+def test_print_environment_shows_versions_cpu_and_mode(capsys, monkeypatch):
+    monkeypatch.setenv("KIT_MODE", "quick")
+    env = environment.print_environment()
+    out = capsys.readouterr().out
+    assert f"TensorFlow {env['tensorflow']}" in out and "CPU:" in out
+    assert "Run mode: QUICK" in out and "WARNING" not in out
