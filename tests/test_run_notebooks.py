@@ -52,6 +52,9 @@ def test_runner_executes_in_order_reports_failures_and_writes_summary(tmp_path):
         timeout=240,
     )
     assert proc.returncode == 1, proc.stdout + proc.stderr  # one notebook failed
+    # the kernel's start-up log is not for students
+    assert "IPKernelApp" not in proc.stdout + proc.stderr, proc.stderr
+    assert "without encryption" not in proc.stdout + proc.stderr, proc.stderr
     ok = nbformat.read(executed / "00_ok.ipynb", as_version=4)
     assert ok.cells[0].outputs[0]["text"] == "mode quick\n"
     assert ok.cells[1].outputs[0]["text"] == "42\n"
