@@ -3,105 +3,39 @@
     .venv/bin/python benchmarks/fsrcnn_speed.py            # about a minute on 2 cores
     .venv/bin/python benchmarks/fsrcnn_speed.py --repeats 9 --lr-size 300
 
-Prints medians over ``--repeats`` runs after one warm-up: seconds per output megapixel for bicubic
-(Pillow) and for every FSRCNN variant called eagerly, through a traced ``tf.function`` and with
+Prints the CPU model and its instruction sets, then medians (``helpers.timing.median_ms``, warm-up
+discarded) over ``--repeats`` runs: seconds per output megapixel for bicubic (Pillow) and for every
+FSRCNN model of notebook 07 called eagerly, through a traced ``tf.function`` and with
 ``model.predict``; and milliseconds per training step (batch 32 of 24x24 LR patches). Untrained
 weights: speed does not depend on their values. The CPU may be shared; the load average is printed.
+Timings are for reading, not for asserting: two CPUs of the same kind can differ several times.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from helpers.reporting import quiet_tensorflow  # noqa: E402
+from helpers import environment  # noqa: E402
 
-quiet_tensorflow()
+environment.quiet_tensorflow()
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from helpers import superres as sr  # noqa: E402
-
-VARIANTS = {
-    "FSRCNN x3": dict(scale=3),
-    "FSRCNN-s x3": dict(scale=3, d=32, s=5, m=1),
-    "FSRCNN ReLU x3": dict(scale=3, activation="relu"),
-    "FSRCNN separable x3": dict(scale=3, separable=True),
-    "FSRCNN BN x3": dict(scale=3, batch_norm=True),
-    "FSRCNN x2": dict(scale=2),
-    "FSRCNN x4": dict(scale=4),
-}
+from helpers import sr, timing  # noqa: E402
 
 
-def median_seconds(fn, repeats: int) -> float:
-    """Return the median wall time of ``fn()`` over ``repeats`` calls, after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+def seconds_per_megapixel(fn, megapixels: float, repeats: int) -> float:
+    """Return the median seconds of ``fn()`` per output megapixel."""
+    return timing.median_ms(fn, repeats=repeats, warmup=1) / 1000.0 / megapixels
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark and print its table."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument(
-        "--lr-size", type=int, default=200, help="side of the square LR input in pixels"
-    )
-    parser.add_argument("--train-steps", type=int, default=10)
-    args = parser.parse_args(argv)
-
-    print(
-        f"TensorFlow {tf.__version__}, {os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f}"
-    )
-    print(f"LR input {args.lr_size}x{args.lr_size}, median of {args.repeats} runs\n")
-    rng = np.random.default_rng(0)
-    x = rng.random((1, args.lr_size, args.lr_size, 1), dtype=np.float32)
-    print(
-        f"{'model':22s} {'MACs/px':>8s} {'eager s/MP':>11s} {'tf.function':>12s} {'predict':>9s} "
-        f"{'train ms/step':>14s}"
-    )
-    for scale in (2, 3, 4):
-        megapixels = (args.lr_size * scale) ** 2 / 1e6
-        bicubic = sr.bicubic_predict_fn(scale)
-        t = median_seconds(lambda bicubic=bicubic: bicubic(x), args.repeats) / megapixels
-        print(f"{'bicubic x' + str(scale):22s} {0:8.0f} {t:11.4f} {'-':>12s} {'-':>9s} {'-':>14s}")
-    for name, kwargs in VARIANTS.items():
-        model = sr.build_fsrcnn(**kwargs)
-        megapixels = (args.lr_size * kwargs["scale"]) ** 2 / 1e6
-        eager = (
-            median_seconds(lambda model=model: model(x, training=False), args.repeats) / megapixels
-        )
-        traced = tf.function(lambda t, model=model: model(t, training=False))
-        xt = tf.constant(x)
-        graph = (
-            median_seconds(lambda traced=traced, xt=xt: traced(xt).numpy(), args.repeats)
-            / megapixels
-        )
-        predict = (
-            median_seconds(lambda model=model: model.predict(x, verbose=0), args.repeats)
-            / megapixels
-        )
-        train_ms = training_step_ms(model, kwargs["scale"], args.train_steps)
-        print(
-            f"{name:22s} {sr.macs_per_output_pixel(model):8.0f} {eager:11.4f} {graph:12.4f} {predict:9.4f} "
-            f"{train_ms:14.1f}"
-        )
-    return 0
-
-
-def training_step_ms(model, scale: int, steps: int, batch: int = 32, patch: int = 24) -> float:
+def training_step_ms(model, scale: int, repeats: int, batch: int = 32, patch: int = 24) -> float:
     """Return the median milliseconds of one Adam step on a batch of random LR/HR patches."""
     import keras
 
@@ -117,7 +51,57 @@ def training_step_ms(model, scale: int, steps: int, batch: int = 32, patch: int 
         opt.apply(grads, model.trainable_weights)
         return loss
 
-    return 1000 * median_seconds(lambda: step().numpy(), steps)
+    return timing.median_ms(lambda: step().numpy(), repeats=repeats, warmup=1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print its table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--lr-size", type=int, default=200, help="side of the square LR input in pixels"
+    )
+    parser.add_argument("--train-steps", type=int, default=10, help="timed training steps")
+    args = parser.parse_args(argv)
+
+    cpu = environment.cpu_info()
+    print(f"CPU: {cpu['model']} ({', '.join(cpu['isa']) or 'no AVX2/AVX-512/VNNI reported'})")
+    print(
+        f"TensorFlow {tf.__version__}, {os.cpu_count()} CPU cores, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    print(f"LR input {args.lr_size}x{args.lr_size}, median of {args.repeats} runs\n")
+    x = np.random.default_rng(0).random((1, args.lr_size, args.lr_size, 1), dtype=np.float32)
+    print(
+        f"{'model':22s} {'MACs/px':>8s} {'eager s/MP':>11s} {'tf.function':>12s} {'predict':>9s} "
+        f"{'train ms/step':>14s}"
+    )
+    for scale in (2, 3, 4):
+        megapixels = (args.lr_size * scale) ** 2 / 1e6
+        bicubic = sr.bicubic_predict_fn(scale)
+        t = seconds_per_megapixel(lambda bicubic=bicubic: bicubic(x), megapixels, args.repeats)
+        print(f"{'bicubic x' + str(scale):22s} {0:8.0f} {t:11.4f} {'-':>12s} {'-':>9s} {'-':>14s}")
+    for name in sr.MODEL_NAMES:
+        model = sr.build_fsrcnn(**sr.fsrcnn_spec(name))
+        scale = sr.fsrcnn_scale(model)
+        megapixels = (args.lr_size * scale) ** 2 / 1e6
+        eager = seconds_per_megapixel(
+            lambda model=model: model(x, training=False), megapixels, args.repeats
+        )
+        traced = tf.function(lambda t, model=model: model(t, training=False))
+        xt = tf.constant(x)
+        graph = seconds_per_megapixel(
+            lambda traced=traced, xt=xt: traced(xt).numpy(), megapixels, args.repeats
+        )
+        predict = seconds_per_megapixel(
+            lambda model=model: model.predict(x, verbose=0), megapixels, args.repeats
+        )
+        train_ms = training_step_ms(model, scale, args.train_steps)
+        print(
+            f"{name:22s} {sr.macs_per_output_pixel(model):8.0f} {eager:11.4f} {graph:12.4f} "
+            f"{predict:9.4f} {train_ms:14.1f}"
+        )
+    return 0
 
 
 if __name__ == "__main__":

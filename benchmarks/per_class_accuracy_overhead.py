@@ -16,13 +16,12 @@ import argparse
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from helpers import config, data, models  # noqa: E402
+from helpers import config, data, models, timing  # noqa: E402
 from helpers.callbacks import EpochTimer, PerClassAccuracy  # noqa: E402
 
 
@@ -65,12 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         with_cb.append(one_epoch(True))
         print(f"round {i + 1}: without {without[-1]:.2f} s, with {with_cb[-1]:.2f} s", flush=True)
 
-    passes = []
-    for _ in range(5):
-        start = time.perf_counter()
-        per_class.compute()
-        passes.append(time.perf_counter() - start)
-    pass_seconds = statistics.median(passes)
+    pass_seconds = timing.median_ms(per_class.compute, repeats=5, warmup=1) / 1000.0
     med_without, med_with = statistics.median(without), statistics.median(with_cb)
     overhead = 100.0 * (med_with - med_without) / med_without
     print(

@@ -3,11 +3,14 @@
     .venv/bin/python benchmarks/tflite_latency.py                       # ResNet + FSRCNN x3 on a 256x256 LR image
     .venv/bin/python benchmarks/tflite_latency.py --classifier tiny_cnn --size 128 --repeats 20
 
-Uses the trained models of the current run mode (``artifacts/<mode>/models``) when they exist and
-otherwise freshly built ones (latency does not depend on the weights' values). int8 models are
-calibrated on 200 training inputs (MNIST images / LR Y patches). Each figure is the median of
-``--repeats`` timed ``invoke()`` calls after warm-up calls; ratios are int8 time / float32 time
-(below 1 = int8 faster). Numbers depend on the machine and on whatever else runs on it.
+Prints the CPU model and its instruction sets first: the int8 / float32 ratio depends on them (with
+AVX-512 VNNI int8 ran at 0.32-0.45x of float32 for the classifiers; on a 2-core AMD EPYC with AVX2
+but no AVX-512/VNNI it took 1.45-2.0x). Uses the trained models of the current run mode
+(``artifacts.model_path``) when they exist and otherwise freshly built ones (latency does not depend
+on the weights' values). int8 models are calibrated on 200 training inputs (MNIST images / LR Y
+patches). Each figure is the median of ``--repeats`` timed ``invoke()`` calls after warm-up calls
+(``TFLiteModel.latency_ms``); ratios are int8 time / float32 time (below 1 = int8 faster). Numbers
+depend on the machine and on whatever else runs on it.
 """
 
 from __future__ import annotations
@@ -21,36 +24,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
-def _classifier(name: str):
-    """Return (model, source) for the classifier ``name``: trained if saved, else freshly built."""
-    import keras
+def _model(name: str, build):
+    """Return (model, source): the saved model ``name`` of this run mode, else ``build()`` untrained."""
+    from helpers import artifacts
 
-    from helpers import config, models
-
-    path = config.artifacts_dir("models") / f"{name}.keras"
-    if path.exists():
-        return keras.models.load_model(path, compile=False), f"trained ({path.name})"
-    return models.build_classifier(name), "untrained"
-
-
-def _fsrcnn():
-    """Return (model, source) for FSRCNN x3: trained if saved, else freshly built."""
-    from helpers import superres
-
-    model = superres.load_sr_model("fsrcnn_x3")
+    model = artifacts.load_model(name)
     if model is not None:
-        return model, "trained (fsrcnn_x3.keras)"
-    return superres.build_fsrcnn(scale=3), "untrained"
+        return model, f"trained ({artifacts.model_path(name).name})"
+    return build(), "untrained"
 
 
 def main(argv: list[str] | None = None) -> int:
     """Measure and print the latency table; return the exit code."""
-    from helpers.reporting import quiet_tensorflow
+    from helpers import environment
 
-    quiet_tensorflow()
+    environment.quiet_tensorflow()
     import numpy as np
 
-    from helpers import config, data, models, quantization, superres
+    from helpers import config, data, models, sr, tflite
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--classifier", default="resnet", choices=list(models.CLASSIFIERS))
@@ -63,41 +54,39 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args(argv)
 
+    cpu = environment.cpu_info()
+    print(f"CPU: {cpu['model']} ({', '.join(cpu['isa']) or 'no AVX2/AVX-512/VNNI reported'})")
+    print(f"{os.cpu_count()} cores; run mode {config.run_mode()}")
+
     config.set_seed(0)
     rng = np.random.default_rng(0)
     splits = data.load_mnist_splits(train_subset=2000, test_subset=10)
-    cases = []
-    clf, clf_source = _classifier(args.classifier)
-    cases.append(
+    clf, clf_source = _model(args.classifier, lambda: models.build_classifier(args.classifier))
+    # a real photograph's Y channel (astronaut / 2) rather than noise
+    lr_image = sr.lr_input(sr.sr_pair(sr.load_sr_images("test")[0][1], 2)[1])
+    lr_image = lr_image[:, : args.size, : args.size]
+    if lr_image.shape[1] < args.size or lr_image.shape[2] < args.size:
+        lr_image = rng.random((1, args.size, args.size, 1), dtype=np.float32)
+    fsrcnn, fsrcnn_source = _model("fsrcnn_x3", lambda: sr.build_fsrcnn(scale=3))
+    cases = [
         (
             f"{args.classifier} (28x28)",
             clf,
             clf_source,
             splits["x_train"][:200],
             splits["x_test"][:1],
-        )
-    )
-    sr, sr_source = _fsrcnn()
-    lr_image = superres.lr_input(
-        superres.bicubic_downscale(superres.load_sr_images("test")[0][1], 2)
-    )
-    lr_image = lr_image[
-        :, : args.size, : args.size
-    ]  # a real photo's Y channel (astronaut / 2) rather than noise
-    if lr_image.shape[1] < args.size or lr_image.shape[2] < args.size:
-        lr_image = rng.random((1, args.size, args.size, 1), dtype=np.float32)
-    cases.append(
+        ),
         (
             f"FSRCNN x3 ({args.size}x{args.size} LR)",
-            sr,
-            sr_source,
-            superres.representative_lr_patches(200, 3, 32),
+            fsrcnn,
+            fsrcnn_source,
+            sr.representative_lr_patches(200, 3, 32),
             lr_image,
-        )
-    )
+        ),
+    ]
 
     print(
-        f"median of {args.repeats} invokes at batch 1 (ai_edge_litert Interpreter, default XNNPACK delegate)"
+        f"median of {args.repeats} invokes at batch 1 (LiteRT Interpreter, default XNNPACK delegate)"
     )
     thread_cols = "".join(
         f"{f'fp32 {n}t ms':>13}{f'int8 {n}t ms':>13}{'int8/fp32':>11}" for n in args.threads
@@ -106,22 +95,20 @@ def main(argv: list[str] | None = None) -> int:
     print(header)
     print("-" * len(header))
     for label, model, source, calibration, x1 in cases:
-        fp32 = quantization.convert(model, "float32")
-        int8 = quantization.convert(model, "int8", calibration)
-        t_fp32 = quantization.median_latency_ms(
-            fp32, x1, threads=args.threads, repeats=args.repeats
-        )
-        t_int8 = quantization.median_latency_ms(
-            int8, x1, threads=args.threads, repeats=args.repeats
-        )
+        variants = {
+            "float32": tflite.convert(model, "float32"),
+            "int8": tflite.convert(model, "int8", calibration),
+        }
+        t = tflite.latency_table(variants, x1, threads=args.threads, repeats=args.repeats)
         cols = "".join(
-            f"{t_fp32[n]:>13.3f}{t_int8[n]:>13.3f}{t_int8[n] / t_fp32[n]:>10.2f}x"
+            f"{t.loc['float32', f'latency_ms_{n}t']:>13.3f}{t.loc['int8', f'latency_ms_{n}t']:>13.3f}"
+            f"{t.loc['int8', f'latency_vs_float32_{n}t']:>10.2f}x"
             for n in args.threads
         )
-        print(
-            f"{label:<26}{source:<28}{len(fp32) / 1024:>9.1f}{len(int8) / 1024:>9.1f}" + cols,
-            flush=True,
+        sizes = (
+            f"{tflite.size_kb(variants['float32']):>9.1f}{tflite.size_kb(variants['int8']):>9.1f}"
         )
+        print(f"{label:<26}{source:<28}{sizes}{cols}", flush=True)
     return 0
 
 

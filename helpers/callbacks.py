@@ -2,7 +2,7 @@
 
 :class:`PerClassAccuracy` writes ``val_accuracy_class_0 .. val_accuracy_class_{C-1}`` into the epoch
 ``logs``, so the values appear in ``History``, ``CSVLogger`` and ``TensorBoard`` like any metric
-(list it *before* those callbacks). ``helpers.evaluation.plot_per_class_accuracy(history)`` draws them.
+(list it *before* those callbacks). ``helpers.figures.plot_per_class_accuracy(history)`` draws them.
 """
 
 from __future__ import annotations

@@ -27,15 +27,15 @@ Models with ``None`` spatial dimensions (fully convolutional networks) need ``in
 from __future__ import annotations
 
 import math
-import statistics
 import tempfile
-import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from helpers import timing
 
 Shape = tuple[int | None, ...]
 ShapeArg = Sequence[int] | Sequence[Sequence[int]] | None
@@ -333,14 +333,7 @@ def measure_latency(
     result: dict[str, float] = {}
     for b in sizes:
         x = tf.constant(rng.random((int(b), *shape), dtype=np.float32))
-        for _ in range(max(warmup, 1)):  # at least one call, so tracing is never timed
-            _block(forward(x))
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            _block(forward(x))
-            times.append((time.perf_counter() - start) * 1000.0)
-        median = statistics.median(times)
+        median = timing.median_ms(lambda x=x: _block(forward(x)), repeats=repeats, warmup=warmup)
         result[f"ms_per_batch_b{b}"] = median
         result[f"ms_per_image_b{b}"] = median / int(b)
     return result
@@ -363,3 +356,125 @@ def summarize(model: Any, input_shape: ShapeArg = None) -> dict[str, Any]:
         "macs": total_macs(model, input_shape),
         "size_kb": model_size_bytes(model) / 1024.0,
     }
+
+
+# --------------------------------------------------------------------------- readable tables
+
+# Layers that only transform the output of the weight layer before them: merged into its row.
+_FOLLOWERS = ("BatchNormalization", "Activation", "Dropout", "ReLU", "LeakyReLU", "PReLU")
+# Zero-MAC layers that followers are merged into too (e.g. "max-pool 2x2 → dropout 0.3").
+_MERGE_INTO = ("Add", "MaxPooling2D", "AveragePooling2D")
+
+
+def _activation_name(layer: Any) -> str:
+    """Return the name of a layer's activation function ('' for a linear one)."""
+    fn = getattr(layer, "activation", None)
+    name = getattr(fn, "__name__", "") if fn is not None else ""
+    return "" if name in ("linear", "") else name
+
+
+def describe_layer(layer: Any) -> str:
+    """Return a short human description of a Keras layer, e.g. "conv 3x3, 8 filters, ReLU"."""
+    kind = type(layer).__name__
+    act = _activation_name(layer)
+    act_suffix = f", {act}" if act else ""
+    if kind in ("Conv1D", "Conv2D", "Conv3D"):
+        size = "x".join(str(k) for k in layer.kernel_size)
+        text = f"conv {size}, {layer.filters} filters"
+        if any(s != 1 for s in layer.strides):
+            text += f", stride {'x'.join(str(s) for s in layer.strides)}"
+        if layer.padding == "same":
+            text += ", same padding"
+        return text + act_suffix
+    if kind == "Dense":
+        return f"dense {layer.units}{act_suffix}"
+    if kind in ("MaxPooling2D", "AveragePooling2D"):
+        size = "x".join(str(k) for k in layer.pool_size)
+        text = f"{'max' if kind.startswith('Max') else 'average'}-pool {size}"
+        if tuple(layer.strides) != tuple(layer.pool_size):
+            text += f", stride {'x'.join(str(s) for s in layer.strides)}"
+        return text
+    if kind in ("GlobalAveragePooling2D", "GlobalAveragePooling1D"):
+        return "global average pooling"
+    if kind == "BatchNormalization":
+        return "batch norm"
+    if kind == "Activation":
+        return act or "linear"
+    if kind == "Dropout":
+        return f"dropout {layer.rate:g}"
+    if kind == "Flatten":
+        return "flatten"
+    if kind == "Add":
+        return "add (shortcut)"
+    return kind
+
+
+def layer_table(model: Any, merge: bool = True):
+    """Return a compact per-layer DataFrame: layer, operation, output_shape, params, macs (batch 1).
+
+    With ``merge`` a weight layer and the batch norm, activation and dropout layers right after it
+    form one row ("conv 3x3, 8 filters → batch norm → relu"), so a 25-layer model reads in 10 rows.
+    Nested models are listed by their own type name (see :func:`complexity_table` for every call).
+    """
+    import pandas as pd
+
+    table = complexity_table(model)
+    rows: list[dict[str, Any]] = []
+    for record in table.to_dict("records"):
+        try:
+            layer = model.get_layer(record["name"])
+            text = describe_layer(layer)
+        except ValueError:  # a layer inside a nested model: no direct handle
+            text = record["type"]
+        if merge and rows and record["type"] in _FOLLOWERS and rows[-1]["mergeable"]:
+            last = rows[-1]
+            last["operation"] += f" → {text}"
+            last["output_shape"] = record["output_shape"]
+            last["params"] += record["params"]
+            last["macs"] += record["macs"]
+            continue
+        rows.append(
+            {
+                "layer": record["name"],
+                "operation": text,
+                "output_shape": record["output_shape"],
+                "params": record["params"],
+                "macs": record["macs"],
+                "mergeable": record["macs"] > 0 or record["type"] in _MERGE_INTO,
+            }
+        )
+    return pd.DataFrame(rows, columns=["layer", "operation", "output_shape", "params", "macs"])
+
+
+def cost_table(
+    models: dict[str, Any],
+    size: bool = True,
+    latency_batch_sizes: Sequence[int] = (),
+    repeats: int = 30,
+    warmup: int = 3,
+):
+    """Return a DataFrame indexed by model name: params, macs (per image) and, if asked, size and latency.
+
+    ``size`` adds ``size_kb`` (the ``.keras`` file without optimizer state, KiB);
+    ``latency_batch_sizes=(1, 256)`` adds ``ms_per_image_b1`` and ``ms_per_image_b256`` (median
+    milliseconds per image, :func:`measure_latency`; machine-dependent, compare within one run).
+    """
+    import pandas as pd
+
+    if not models:
+        raise ValueError("models must map a name to a built Keras model, e.g. {'tiny CNN': model}")
+    rows = []
+    for name, model in models.items():
+        row: dict[str, Any] = {
+            "model": name,
+            "params": count_params(model)["total"],
+            "macs": total_macs(model),
+        }
+        if size:
+            row["size_kb"] = model_size_bytes(model) / 1024.0
+        if latency_batch_sizes:
+            latency = measure_latency(model, latency_batch_sizes, repeats=repeats, warmup=warmup)
+            for b in latency_batch_sizes:
+                row[f"ms_per_image_b{b}"] = latency[f"ms_per_image_b{b}"]
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("model")

@@ -262,3 +262,19 @@ def mnist_augmenter(
         ],
         name="mnist_augmenter",
     )
+
+
+def class_mean_images(images: np.ndarray, labels: np.ndarray, num_classes: int = 10) -> np.ndarray:
+    """Return the mean image of each class, shape (num_classes, H, W), float64 (NaN for an absent class)."""
+    images = np.asarray(images, dtype=np.float64)
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    labels = np.asarray(labels).astype(int)
+    if len(images) != len(labels):
+        raise ValueError(f"images and labels differ in length: {len(images)} vs {len(labels)}")
+    out = np.full((num_classes,) + images.shape[1:], np.nan)
+    for k in range(num_classes):
+        mask = labels == k
+        if mask.any():
+            out[k] = images[mask].mean(axis=0)
+    return out

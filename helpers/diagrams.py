@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from helpers.models import ACTIVATIONS
+
 BOX_COLORS = {
     "conv": "#cfe2f3",
     "bn": "#fff2cc",
@@ -25,18 +27,7 @@ def _kind(label: str) -> str:
         return "add"
     if text.startswith(("input", "output")):
         return "io"
-    if text.split()[0] in (
-        "relu",
-        "elu",
-        "gelu",
-        "swish",
-        "silu",
-        "leaky_relu",
-        "selu",
-        "mish",
-        "tanh",
-        "sigmoid",
-    ):
+    if text.split()[0] in ACTIVATIONS:
         return "act"
     return "other"
 
@@ -117,7 +108,9 @@ def draw_stack(
 
 def plot_resnet_diagram(filters: int = 64, blocks: int = 3, activation: str = "relu"):
     """Return a Figure: (left) the whole ResNet of ``helpers.models.build_resnet``, (right) one residual block."""
-    import matplotlib.pyplot as plt
+    from helpers.figures import pyplot
+
+    plt = pyplot()
 
     network = [
         "input 28x28x1",

@@ -1,8 +1,5 @@
-"""Evaluating a trained classifier: predictions, confusion matrices, per-class accuracy, error analysis
-and training-curve figures.
-
-(Figures that describe the dataset itself live in ``helpers.plots``.)
-"""
+"""Evaluating a classifier: predictions, the kit's one ``accuracy``, confusion matrices, per-class
+accuracy and error analysis (numbers and tables; their figures live in ``helpers.figures``)."""
 
 from __future__ import annotations
 
@@ -13,12 +10,6 @@ from typing import Any
 import numpy as np
 
 PER_CLASS_KEY = re.compile(r"^val_accuracy_class_(\d+)$")
-
-
-def _plt():
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _labels(values: Any, name: str) -> np.ndarray:
@@ -80,7 +71,14 @@ def predict_classes(model: Any, x: Any, batch_size: int = 512) -> tuple[np.ndarr
 
 
 def accuracy(y_true: Any, y_pred: Any) -> float:
-    """Return the share of labels predicted correctly (a float in [0, 1])."""
+    """Return the share of samples predicted correctly (a float in [0, 1]); the kit's one accuracy.
+
+    ``y_pred`` holds predicted labels ``(N,)`` or class scores ``(N, classes)`` (probabilities or
+    logits: their arg-max is the prediction). ``y_true`` holds integer labels.
+    """
+    scores = np.asarray(y_pred)
+    if scores.ndim == 2 and scores.shape[1] > 1:
+        y_pred = scores.argmax(axis=1)
     t, p = _pair(y_true, y_pred)
     if len(t) == 0:
         raise ValueError("y_true is empty: accuracy is undefined")
@@ -176,136 +174,24 @@ def most_confused_pairs(y_true: Any, y_pred: Any, k: int = 5, num_classes: int |
     return pd.DataFrame(rows, columns=["true", "predicted", "count", "share_of_true"])
 
 
-# --------------------------------------------------------------------------- figures
+def accuracies_from_results(metrics: Mapping[str, Any], names: Sequence[str]) -> dict[str, float]:
+    """Return {name: test accuracy in [0, 1]} from a notebook's recorded metrics; NaN where absent.
 
-
-def plot_confusion_matrix(
-    y_true: Any,
-    y_pred: Any,
-    class_names: Sequence[str] | None = None,
-    normalize: Any = False,
-    ax: Any = None,
-    title: str | None = None,
-):
-    """Return the Axes of a seaborn heatmap of the confusion matrix (counts, or rows normalised with "true")."""
-    import seaborn as sns
-
-    t, p = _pair(y_true, y_pred)
-    num_classes = (
-        len(class_names)
-        if class_names is not None
-        else int(max(t.max(initial=0), p.max(initial=0))) + 1
-    )
-    names = (
-        [str(c) for c in class_names]
-        if class_names is not None
-        else [str(k) for k in range(num_classes)]
-    )
-    cm = confusion_matrix(t, p, num_classes=num_classes, normalize=normalize or None)
-    if ax is None:
-        _, ax = _plt().subplots(figsize=(6.4, 5.4))
-    normalized = normalize == "true"
-    sns.heatmap(
-        cm * 100 if normalized else cm,
-        annot=True,
-        fmt=".1f" if normalized else "d",
-        cmap="Blues",
-        xticklabels=names,
-        yticklabels=names,
-        cbar_kws={"label": "% of the true class" if normalized else "number of images"},
-        annot_kws={"fontsize": 7},
-        ax=ax,
-    )
-    ax.set_xlabel("predicted class")
-    ax.set_ylabel("true class")
-    default = (
-        "Confusion matrix (% of each true class)" if normalized else "Confusion matrix (counts)"
-    )
-    ax.set_title(title or default)
-    return ax
-
-
-def plot_misclassified(
-    x: Any,
-    y_true: Any,
-    y_pred: Any,
-    confidence: Any,
-    n: int = 16,
-    cols: int = 8,
-    class_names: Sequence[str] | None = None,
-    title: str = "Misclassified images (most confident mistakes first)",
-):
-    """Return a Figure with up to ``n`` misclassified images, most confident mistakes first, titled true/pred/confidence."""
-    t, p = _pair(y_true, y_pred)
-    images = np.asarray(x)
-    conf = np.asarray(confidence, dtype=np.float64).reshape(-1)
-    if len(images) != len(t) or len(conf) != len(t):
-        raise ValueError(
-            f"x, y_true and confidence must have the same length: {len(images)}, {len(t)}, {len(conf)}"
+    Reads the keys ``<name>_test_accuracy`` that notebook 02 records (``reporting.load_results``).
+    """
+    if not isinstance(metrics, Mapping):
+        raise TypeError(
+            f"metrics must be the dict of reporting.load_results(...), got {type(metrics).__name__}"
         )
-    if images.ndim == 4 and images.shape[-1] == 1:
-        images = images[..., 0]
-    if n < 1 or cols < 1:
-        raise ValueError(f"n and cols must be >= 1, got n={n}, cols={cols}")
-    wrong = np.flatnonzero(t != p)
-    wrong = wrong[np.argsort(-conf[wrong], kind="stable")][:n]
-    plt = _plt()
-    if len(wrong) == 0:
-        fig, ax = plt.subplots(figsize=(4, 1.5))
-        ax.axis("off")
-        ax.text(0.5, 0.5, "No misclassified images", ha="center", va="center")
-        ax.set_title(title)
-        return fig
-    name = (lambda k: str(class_names[k])) if class_names is not None else str
-    rows = int(np.ceil(len(wrong) / cols))
-    ncols = min(cols, len(wrong))
-    fig, axes = plt.subplots(rows, ncols, figsize=(ncols * 1.25, rows * 1.45), squeeze=False)
-    for ax in axes.ravel():
-        ax.axis("off")
-    for ax, i in zip(axes.ravel(), wrong):
-        ax.imshow(images[i], cmap="gray_r")
-        ax.set_title(f"true {name(t[i])}\npred {name(p[i])} ({conf[i]:.0%})", fontsize=8)
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    out = {}
+    for name in names:
+        value = metrics.get(f"{name}_test_accuracy")
+        is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        out[str(name)] = float(value) if is_number else float("nan")
+    return out
 
 
-def _accuracy_key(logs: Mapping[str, Any]) -> str | None:
-    """Return the name of the training accuracy metric in ``logs``, or None."""
-    for key in ("accuracy", "sparse_categorical_accuracy", "acc", "categorical_accuracy"):
-        if key in logs:
-            return key
-    return None
-
-
-def plot_training_curves(history: Any, title: str = "Training curves"):
-    """Return a Figure with loss and (if logged) accuracy per epoch, training vs validation."""
-    logs = _history_dict(history)
-    if "loss" not in logs:
-        raise ValueError(
-            f"history has no 'loss' key (keys: {sorted(logs)}); pass the History returned by fit()"
-        )
-    panels = [("loss", "loss")]
-    acc_key = _accuracy_key(logs)
-    if acc_key:
-        panels.append((acc_key, "accuracy"))
-    plt = _plt()
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 3.6), squeeze=False)
-    for ax, (key, label) in zip(axes[0], panels):
-        epochs = np.arange(1, len(logs[key]) + 1)
-        ax.plot(epochs, logs[key], "o-", ms=3, label="training")
-        if f"val_{key}" in logs:
-            ax.plot(epochs, logs[f"val_{key}"], "s-", ms=3, label="validation")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(label)
-        ax.set_title(label.capitalize() + " per epoch")
-        ax.grid(alpha=0.3)
-        ax.legend()
-        if len(epochs) <= 12:
-            ax.set_xticks(epochs)
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+# --------------------------------------------------------------------------- training history
 
 
 def per_class_history(history: Any) -> dict[int, list[float]]:
@@ -318,75 +204,3 @@ def per_class_history(history: Any) -> dict[int, list[float]]:
             "helpers.callbacks.PerClassAccuracy callback to log per-class validation accuracy"
         )
     return dict(sorted(found.items()))
-
-
-def plot_per_class_accuracy(
-    history: Any,
-    class_names: Sequence[str] | None = None,
-    title: str = "Validation accuracy per class",
-):
-    """Return a Figure with one line per class: validation accuracy (%) per epoch."""
-    curves = per_class_history(history)
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(7.5, 4))
-    cmap = plt.get_cmap("tab10" if len(curves) <= 10 else "tab20")
-    for i, (k, values) in enumerate(curves.items()):
-        epochs = np.arange(1, len(values) + 1)
-        label = str(class_names[k]) if class_names is not None else str(k)
-        ax.plot(
-            epochs,
-            100 * np.asarray(values, dtype=float),
-            "o-",
-            ms=3,
-            color=cmap(i % cmap.N),
-            label=label,
-        )
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("validation accuracy (%)")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(title="class", ncol=2, fontsize=8, loc="lower right")
-    fig.tight_layout()
-    return fig
-
-
-def plot_accuracy_vs_cost(
-    table: Any,
-    cost_columns: Sequence[str] = ("params", "macs"),
-    accuracy_column: str = "test_accuracy",
-    label_column: str = "model",
-    cost_labels: Sequence[str] | None = None,
-    title: str = "Accuracy vs cost",
-):
-    """Return a Figure with one panel per cost column: accuracy (%) vs cost on a log x axis, points labelled."""
-    import pandas as pd
-
-    df = pd.DataFrame(table)
-    missing = [c for c in [*cost_columns, accuracy_column, label_column] if c not in df.columns]
-    if missing:
-        raise ValueError(f"table lacks columns {missing}; it has {list(df.columns)}")
-    if not len(cost_columns):
-        raise ValueError("cost_columns must name at least one column, e.g. ('params', 'macs')")
-    labels = list(cost_labels) if cost_labels is not None else list(cost_columns)
-    plt = _plt()
-    fig, axes = plt.subplots(
-        1, len(cost_columns), figsize=(6 * len(cost_columns), 4.2), squeeze=False
-    )
-    for ax, col, xlabel in zip(axes[0], cost_columns, labels):
-        ax.scatter(df[col], 100 * df[accuracy_column], s=40, zorder=3)
-        for _, row in df.iterrows():
-            ax.annotate(
-                str(row[label_column]),
-                (row[col], 100 * row[accuracy_column]),
-                textcoords="offset points",
-                xytext=(5, 4),
-                fontsize=8,
-            )
-        ax.set_xscale("log")
-        ax.set_xlabel(f"{xlabel} (log scale)")
-        ax.set_ylabel("test accuracy (%)")
-        ax.set_title(f"Test accuracy vs {xlabel}")
-        ax.grid(alpha=0.3, which="both")
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig

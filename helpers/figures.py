@@ -53,8 +53,12 @@ def plot_digit_grid(
     cols: int = 8,
     title: str = "",
     cmap: str = "gray_r",
+    row_labels: Sequence[str] | None = None,
 ):
-    """Return a Figure with the first ``rows*cols`` images in a grid, each titled with its label."""
+    """Return a Figure with the first ``rows*cols`` images in a grid, each titled with its label.
+
+    ``row_labels`` (one per row) are written to the left of each row, e.g. "original" / "augmented".
+    """
     images = np.asarray(images)
     if images.ndim == 4 and images.shape[-1] == 1:
         images = images[..., 0]
@@ -65,14 +69,23 @@ def plot_digit_grid(
         raise ValueError("images is empty: nothing to plot")
     if labels is not None and len(labels) < n:
         raise ValueError(f"labels has {len(labels)} entries for {n} images")
+    if row_labels is not None and len(row_labels) != rows:
+        raise ValueError(f"row_labels needs one label per row ({rows}), got {len(row_labels)}")
     plt = pyplot()
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.1, rows * 1.25))
-    for i, ax in enumerate(np.atleast_1d(axes).ravel()):
+    fig, axes = plt.subplots(
+        rows,
+        cols,
+        figsize=(cols * 1.1, rows * 1.25 - (0.2 * rows if labels is None else 0)),
+        squeeze=False,
+    )
+    for i, ax in enumerate(axes.ravel()):
         ax.axis("off")
         if i < n:
             ax.imshow(images[i], cmap=cmap)
             if labels is not None:
                 ax.set_title(str(labels[i]), fontsize=9)
+    for ax, text in zip(axes[:, 0], row_labels or []):
+        ax.text(-0.08, 0.5, str(text), transform=ax.transAxes, ha="right", va="center", fontsize=9)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -229,32 +242,117 @@ def _accuracy_key(logs: Mapping[str, Any]) -> str | None:
     return None
 
 
-def plot_training_curves(history: Any, title: str = "Training curves"):
-    """Return a Figure with loss and (if logged) accuracy per epoch, training vs validation."""
+def _check_zoom(zoom_last: int | None) -> None:
+    """Raise a ValueError unless ``zoom_last`` is None or an integer >= 2."""
+    if zoom_last is not None and (not isinstance(zoom_last, int) or zoom_last < 2):
+        raise ValueError(f"zoom_last must be None or an integer >= 2 (epochs), got {zoom_last!r}")
+
+
+def _fit_ylim(ax: Any, series: Sequence[np.ndarray], pad: float = 0.15) -> None:
+    """Set the y-limits of ``ax`` to the range of ``series`` plus ``pad`` of that range each side."""
+    values = np.concatenate([np.asarray(v, dtype=float) for v in series])
+    values = values[np.isfinite(values)]
+    if not values.size:
+        return
+    low, high = float(values.min()), float(values.max())
+    margin = pad * (high - low) if high > low else max(abs(high) * 0.01, 1e-6)
+    ax.set_ylim(low - margin, high + margin)
+
+
+def plot_training_curves(
+    history: Any, title: str = "Training curves", zoom_last: int | None = None
+):
+    """Return a Figure with loss and (if logged) accuracy per epoch, training vs validation.
+
+    ``zoom_last=N`` adds a second row that shows only the last N epochs, with y-axes fitted to them:
+    the differences of the final epochs are invisible on the scale of the first ones.
+    """
     logs = _history_dict(history)
     if "loss" not in logs:
         raise ValueError(
             f"history has no 'loss' key (keys: {sorted(logs)}); pass the History returned by fit()"
         )
+    _check_zoom(zoom_last)
     panels = [("loss", "loss")]
     acc_key = _accuracy_key(logs)
     if acc_key:
         panels.append((acc_key, "accuracy"))
+    n_epochs = len(logs["loss"])
+    zoom = zoom_last is not None and zoom_last < n_epochs
+    rows = 2 if zoom else 1
     plt = pyplot()
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 3.6), squeeze=False)
-    for ax, (key, label) in zip(axes[0], panels):
-        epochs = np.arange(1, len(logs[key]) + 1)
-        ax.plot(epochs, logs[key], "o-", ms=3, label="training")
-        if f"val_{key}" in logs:
-            ax.plot(epochs, logs[f"val_{key}"], "s-", ms=3, label="validation")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(label)
-        ax.set_title(label.capitalize() + " per epoch")
-        ax.grid(alpha=0.3)
-        ax.legend()
-        if len(epochs) <= 12:
-            ax.set_xticks(epochs)
+    fig, axes = plt.subplots(
+        rows, len(panels), figsize=(5.5 * len(panels), 3.6 * rows), squeeze=False
+    )
+    for row in range(rows):
+        first = n_epochs - zoom_last if row == 1 else 0
+        for ax, (key, label) in zip(axes[row], panels):
+            epochs = np.arange(first + 1, len(logs[key]) + 1)
+            shown = [np.asarray(logs[key][first:], dtype=float)]
+            ax.plot(epochs, shown[0], "o-", ms=3, label="training")
+            if f"val_{key}" in logs:
+                shown.append(np.asarray(logs[f"val_{key}"][first:], dtype=float))
+                ax.plot(epochs, shown[1], "s-", ms=3, label="validation")
+            ax.set_xlabel("epoch")
+            ax.set_ylabel(label)
+            if row == 1:
+                ax.set_title(f"{label.capitalize()}, last {zoom_last} epochs (zoomed)")
+                _fit_ylim(ax, shown)
+            else:
+                ax.set_title(label.capitalize() + " per epoch")
+            ax.grid(alpha=0.3)
+            ax.legend()
+            if len(epochs) <= 12:
+                ax.set_xticks(epochs)
     fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_curves(
+    curves: Mapping[str, Sequence[float]],
+    ylabel: str,
+    title: str = "",
+    scale: float = 1.0,
+    xlabel: str = "epoch",
+    log_y: bool = False,
+):
+    """Return a Figure with one line per named series (x = 1, 2, ... e.g. epochs), values times ``scale``.
+
+    For comparing runs on one metric, e.g. ``{"original": val_acc, "shuffled": val_acc2}`` with
+    ``scale=100`` and ``ylabel="validation accuracy (%)"``.
+    """
+    if not curves:
+        raise ValueError(
+            "curves must map a name to a sequence of values, e.g. {'run': [0.9, 0.95]}"
+        )
+    empty = [name for name, values in curves.items() if len(values) == 0]
+    if empty:
+        raise ValueError(f"curves {empty} have no values")
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    markers = "os^dvP*X"
+    longest = 0
+    for i, (name, values) in enumerate(curves.items()):
+        x = np.arange(1, len(values) + 1)
+        longest = max(longest, len(values))
+        ax.plot(
+            x,
+            scale * np.asarray(values, dtype=float),
+            f"{markers[i % len(markers)]}-",
+            ms=4,
+            label=str(name),
+        )
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if log_y:
+        ax.set_yscale("log")
+    if title:
+        ax.set_title(title)
+    if longest <= 12:
+        ax.set_xticks(np.arange(1, longest + 1))
+    ax.grid(alpha=0.3)
+    ax.legend()
     fig.tight_layout()
     return fig
 
@@ -263,30 +361,128 @@ def plot_per_class_accuracy(
     history: Any,
     class_names: Sequence[str] | None = None,
     title: str = "Validation accuracy per class",
+    zoom_last: int | None = None,
 ):
-    """Return a Figure with one line per class: validation accuracy (%) per epoch."""
+    """Return a Figure with one line per class: validation accuracy (%) per epoch.
+
+    ``zoom_last=N`` adds a right-hand panel with only the last N epochs and a y-axis fitted to them,
+    where the final differences between classes (tenths of a percent) become visible.
+    """
     curves = per_class_history(history)
+    _check_zoom(zoom_last)
+    n_epochs = max(len(v) for v in curves.values())
+    zoom = zoom_last is not None and zoom_last < n_epochs
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7.5, 4))
+    fig, axes = plt.subplots(1, 2 if zoom else 1, figsize=(12.5 if zoom else 7.5, 4), squeeze=False)
     cmap = plt.get_cmap("tab10" if len(curves) <= 10 else "tab20")
-    for i, (k, values) in enumerate(curves.items()):
-        epochs = np.arange(1, len(values) + 1)
-        label = str(class_names[k]) if class_names is not None else str(k)
-        ax.plot(
-            epochs,
-            100 * np.asarray(values, dtype=float),
-            "o-",
-            ms=3,
-            color=cmap(i % cmap.N),
-            label=label,
-        )
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("validation accuracy (%)")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(title="class", ncol=2, fontsize=8, loc="lower right")
+    for col, ax in enumerate(axes[0]):
+        first = n_epochs - zoom_last if col == 1 else 0
+        shown = []
+        for i, (k, values) in enumerate(curves.items()):
+            y = 100 * np.asarray(values, dtype=float)[first:]
+            shown.append(y)
+            label = str(class_names[k]) if class_names is not None else str(k)
+            ax.plot(
+                np.arange(first + 1, first + len(y) + 1),
+                y,
+                "o-",
+                ms=3,
+                color=cmap(i % cmap.N),
+                label=label,
+            )
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("validation accuracy (%)")
+        ax.grid(alpha=0.3)
+        if col == 1:
+            ax.set_title(f"Last {zoom_last} epochs (zoomed)")
+            _fit_ylim(ax, shown, pad=0.08)
+            ax.set_xticks(np.arange(first + 1, n_epochs + 1))
+        else:
+            ax.set_title(title if not zoom else "All epochs")
+    if zoom:  # outside the zoomed panel, whose lines fill the whole box
+        axes[0][-1].legend(title="class", fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    else:
+        axes[0][0].legend(title="class", ncol=2, fontsize=8, loc="lower right")
+    if zoom:
+        fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+# Offsets (points) tried in turn for a point's label: right, left, above, below, then further out.
+_LABEL_OFFSETS = [
+    (6, 5, "left", "bottom"),
+    (6, -5, "left", "top"),
+    (-6, 5, "right", "bottom"),
+    (-6, -5, "right", "top"),
+    (0, 9, "center", "bottom"),
+    (0, -9, "center", "top"),
+    (8, 16, "left", "bottom"),
+    (8, -16, "left", "top"),
+    (-8, 16, "right", "bottom"),
+    (-8, -16, "right", "top"),
+]
+
+
+def _overlap_area(a: Any, b: Any) -> float:
+    """Return the overlap area (display units squared) of two matplotlib Bboxes."""
+    width = min(a.x1, b.x1) - max(a.x0, b.x0)
+    height = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return max(width, 0.0) * max(height, 0.0)
+
+
+def place_point_labels(
+    ax: Any, xs: Sequence[float], ys: Sequence[float], texts: Sequence[str], fontsize: float = 8
+) -> list:
+    """Return the annotations of ``texts`` next to the points ``(xs, ys)``, placed so they do not collide.
+
+    Each label tries a list of offsets (right, left, above, below, further out) and keeps the first
+    one that overlaps no other label, no point and stays inside the axes; failing that, the offset
+    with the least overlap. Call it after the axes' limits and the figure layout are final.
+    """
+    from matplotlib.transforms import Bbox
+
+    if not len(xs) == len(ys) == len(texts):
+        raise ValueError(f"xs, ys and texts differ in length: {len(xs)}, {len(ys)}, {len(texts)}")
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    radius = 5.0 * fig.dpi / 72.0  # a marker's half-size, in pixels
+    points = [ax.transData.transform((x, y)) for x, y in zip(xs, ys)]
+    taken = [
+        Bbox.from_extents(px - radius, py - radius, px + radius, py + radius) for px, py in points
+    ]
+    legend = ax.get_legend()
+    if legend is not None:  # labels must not hide under the legend either
+        taken.append(legend.get_window_extent(renderer))
+    placed = []
+    for (x, y), text in zip(zip(xs, ys), texts):
+        best, best_cost = None, None
+        for dx, dy, ha, va in _LABEL_OFFSETS:
+            ann = ax.annotate(
+                str(text),
+                (x, y),
+                textcoords="offset points",
+                xytext=(dx, dy),
+                ha=ha,
+                va=va,
+                fontsize=fontsize,
+            )
+            box = ann.get_window_extent(renderer)
+            cost = sum(_overlap_area(box, other) for other in taken)
+            outside = box.width * box.height - _overlap_area(box, frame)
+            cost += 2.0 * outside
+            if best_cost is None or cost < best_cost:
+                if best is not None:
+                    best[0].remove()
+                best, best_cost = (ann, box), cost
+            else:
+                ann.remove()
+            if cost == 0:
+                break
+        taken.append(best[1])
+        placed.append(best[0])
+    return placed
 
 
 def plot_accuracy_vs_cost(
@@ -296,36 +492,54 @@ def plot_accuracy_vs_cost(
     label_column: str = "model",
     cost_labels: Sequence[str] | None = None,
     title: str = "Accuracy vs cost",
+    family_column: str | None = None,
 ):
-    """Return a Figure with one panel per cost column: accuracy (%) vs cost on a log x axis, points labelled."""
+    """Return a Figure with one panel per cost column: accuracy (%) vs cost on a log x axis, points labelled.
+
+    ``family_column`` (e.g. "MLP" / "CNN") colours the points by family, with a legend. Labels are
+    placed so that they do not overlap each other or the points (see :func:`place_point_labels`).
+    """
     import pandas as pd
 
     df = pd.DataFrame(table)
-    missing = [c for c in [*cost_columns, accuracy_column, label_column] if c not in df.columns]
+    wanted = [*cost_columns, accuracy_column, label_column]
+    if family_column is not None:
+        wanted.append(family_column)
+    missing = [c for c in wanted if c not in df.columns]
     if missing:
         raise ValueError(f"table lacks columns {missing}; it has {list(df.columns)}")
     if not len(cost_columns):
         raise ValueError("cost_columns must name at least one column, e.g. ('params', 'macs')")
     labels = list(cost_labels) if cost_labels is not None else list(cost_columns)
+    families = list(dict.fromkeys(df[family_column])) if family_column is not None else [None]
+    colors = pyplot().get_cmap("tab10")
     plt = pyplot()
     fig, axes = plt.subplots(
-        1, len(cost_columns), figsize=(6 * len(cost_columns), 4.2), squeeze=False
+        1, len(cost_columns), figsize=(6 * len(cost_columns), 4.4), squeeze=False
     )
     for ax, col, xlabel in zip(axes[0], cost_columns, labels):
-        ax.scatter(df[col], 100 * df[accuracy_column], s=40, zorder=3)
-        for _, row in df.iterrows():
-            ax.annotate(
-                str(row[label_column]),
-                (row[col], 100 * row[accuracy_column]),
-                textcoords="offset points",
-                xytext=(5, 4),
-                fontsize=8,
+        for i, family in enumerate(families):
+            rows = df if family is None else df[df[family_column] == family]
+            ax.scatter(
+                rows[col],
+                100 * rows[accuracy_column],
+                s=40,
+                zorder=3,
+                color=colors(i),
+                label=None if family is None else str(family),
             )
         ax.set_xscale("log")
+        ax.margins(x=0.25, y=0.15)  # room for the labels inside the axes
         ax.set_xlabel(f"{xlabel} (log scale)")
         ax.set_ylabel("test accuracy (%)")
         ax.set_title(f"Test accuracy vs {xlabel}")
         ax.grid(alpha=0.3, which="both")
+        if family_column is not None:
+            ax.legend(title=family_column, fontsize=8, loc="lower right")
     fig.suptitle(title)
     fig.tight_layout()
+    for ax, col in zip(axes[0], cost_columns):
+        place_point_labels(
+            ax, list(df[col]), list(100 * df[accuracy_column]), [str(v) for v in df[label_column]]
+        )
     return fig

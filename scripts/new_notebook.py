@@ -22,12 +22,15 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 BOOTSTRAP = f"""# Bootstrap. On Colab: fetch the kit, install what requirements.txt lists except TensorFlow and
 # Keras (Colab's own are kept; the next cell warns if they are outside the kit's ranges), then
 # install `helpers`. Locally (./kit.sh or your own environment): nothing to do.
-import os, subprocess, sys
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+KIT_URL = "{REPO_URL}.git"
 if "google.colab" in sys.modules and not Path("../helpers").is_dir():
     if not Path("/content/kit").is_dir():
-        subprocess.run(["git", "clone", "--depth", "1", "{REPO_URL}.git", "/content/kit"], check=True)
+        subprocess.run(["git", "clone", "--depth", "1", KIT_URL, "/content/kit"], check=True)
     sys.path.insert(0, "/content/kit")
     from helpers.environment import colab_requirements
 

@@ -214,3 +214,77 @@ def test_sequential_built_without_input_layer():
     model.build((None, 5, 5, 1))
     # conv 162 MACs; dense 18 -> 3: 54 MACs, 57 params
     assert complexity.complexity_table(model)["macs"].tolist() == [162, 0, 54]
+
+
+def test_describe_layer_names_kernel_filters_stride_padding_and_activation():
+    L = keras.layers
+    assert (
+        complexity.describe_layer(L.Conv2D(8, 3, activation="relu")) == "conv 3x3, 8 filters, relu"
+    )
+    assert (
+        complexity.describe_layer(L.Conv2D(64, 7, strides=2, padding="same"))
+        == "conv 7x7, 64 filters, stride 2x2, same padding"
+    )
+    assert complexity.describe_layer(L.Dense(10, activation="softmax")) == "dense 10, softmax"
+    assert complexity.describe_layer(L.Dense(90, use_bias=False)) == "dense 90"
+    assert complexity.describe_layer(L.MaxPooling2D(2)) == "max-pool 2x2"
+    assert complexity.describe_layer(L.MaxPooling2D(3, strides=2)) == "max-pool 3x3, stride 2x2"
+    assert complexity.describe_layer(L.AveragePooling2D(2)) == "average-pool 2x2"
+    assert complexity.describe_layer(L.GlobalAveragePooling2D()) == "global average pooling"
+    assert complexity.describe_layer(L.BatchNormalization()) == "batch norm"
+    assert complexity.describe_layer(L.Activation("relu")) == "relu"
+    assert complexity.describe_layer(L.Dropout(0.25)) == "dropout 0.25"
+    assert complexity.describe_layer(L.Flatten()) == "flatten"
+
+
+def test_layer_table_merges_batch_norm_activation_and_dropout_into_the_layer_before():
+    inputs = keras.Input((6, 6, 1))
+    x = keras.layers.Conv2D(2, 3, use_bias=False, name="conv")(inputs)  # 18 params, 4*4*2*9 MACs
+    x = keras.layers.BatchNormalization(name="bn")(x)  # 4 per channel: 8 params
+    x = keras.layers.Activation("relu", name="act")(x)
+    x = keras.layers.MaxPooling2D(2, name="pool")(x)  # 2x2x2
+    x = keras.layers.Dropout(0.5, name="drop")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    outputs = keras.layers.Dense(3, activation="softmax", name="out")(x)  # 2*3 + 3 params, 6 MACs
+    table = complexity.layer_table(keras.Model(inputs, outputs))
+    assert table["layer"].tolist() == ["conv", "pool", "gap", "out"]
+    assert table["operation"].tolist() == [
+        "conv 3x3, 2 filters → batch norm → relu",
+        "max-pool 2x2 → dropout 0.5",
+        "global average pooling",
+        "dense 3, softmax",
+    ]
+    assert table["output_shape"].tolist() == [(4, 4, 2), (2, 2, 2), (2,), (3,)]
+    assert table["params"].tolist() == [26, 0, 0, 9]
+    assert table["macs"].tolist() == [288, 0, 0, 6]
+    unmerged = complexity.layer_table(keras.Model(inputs, outputs), merge=False)
+    assert len(unmerged) == 7 and unmerged["params"].sum() == 35
+
+
+def test_layer_table_of_the_tiny_cnn_sums_to_its_totals():
+    from helpers import models
+
+    model = models.build_tiny_cnn()
+    table = complexity.layer_table(model)
+    assert len(table) == 10  # 7 conv blocks, a pool, GAP and the classifier
+    assert table["params"].sum() == 7_970
+    assert table["macs"].sum() == complexity.total_macs(model)
+
+
+def test_cost_table_rows_and_optional_columns():
+    conv = one_layer(keras.layers.Conv2D(2, 3), (5, 5, 1))  # 20 params, 162 MACs
+    dense = one_layer(keras.layers.Dense(3), (8,))  # 27 params, 24 MACs
+    table = complexity.cost_table({"conv": conv, "dense": dense}, size=False)
+    assert list(table.index) == ["conv", "dense"] and list(table.columns) == ["params", "macs"]
+    assert table.loc["conv"].tolist() == [20, 162] and table.loc["dense"].tolist() == [27, 24]
+    timed = complexity.cost_table({"dense": dense}, latency_batch_sizes=(1, 4), repeats=2)
+    assert list(timed.columns) == [
+        "params",
+        "macs",
+        "size_kb",
+        "ms_per_image_b1",
+        "ms_per_image_b4",
+    ]
+    assert (timed.iloc[0, 2:] > 0).all()
+    with pytest.raises(ValueError, match="models"):
+        complexity.cost_table({})

@@ -216,3 +216,16 @@ def test_mnist_augmenter_keeps_shape_and_changes_pixels():
     assert out.shape == splits_x.shape
     assert not np.allclose(out, splits_x)
     np.testing.assert_array_equal(np.asarray(aug(splits_x, training=False)), splits_x)
+
+
+def test_class_mean_images_by_hand():
+    imgs = np.array([[[0, 2]], [[4, 6]], [[10, 10]]], dtype=np.uint8)
+    means = data.class_mean_images(imgs, np.array([0, 0, 1]), num_classes=3)
+    assert means.shape == (3, 1, 2) and means.dtype == np.float64
+    np.testing.assert_array_equal(means[0], [[2.0, 4.0]])
+    np.testing.assert_array_equal(means[1], [[10.0, 10.0]])
+    assert np.isnan(means[2]).all()  # class 2 has no image
+    with_channel = data.class_mean_images(imgs[..., np.newaxis], np.array([0, 0, 1]), 3)
+    np.testing.assert_array_equal(with_channel[0], [[2.0, 4.0]])
+    with pytest.raises(ValueError, match="length"):
+        data.class_mean_images(imgs, np.array([0, 1]))

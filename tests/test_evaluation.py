@@ -1,14 +1,9 @@
 """Evaluation helpers checked on small hand-made label arrays (counts worked out by hand)."""
 
-import matplotlib
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from helpers import evaluation  # noqa: E402
+from helpers import evaluation
 
 # 10 examples, 3 classes. By hand:
 #   true 0 (4x): predicted 0,0,1,2  -> 2 right
@@ -16,12 +11,6 @@ from helpers import evaluation  # noqa: E402
 #   true 2 (3x): predicted 2,2,2    -> 3 right
 Y_TRUE = np.array([0, 0, 0, 0, 1, 1, 1, 2, 2, 2])
 Y_PRED = np.array([0, 0, 1, 2, 1, 0, 0, 2, 2, 2])
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 def test_confusion_matrix_counts_by_hand():
@@ -103,78 +92,36 @@ def test_predict_classes_with_a_tiny_model():
     np.testing.assert_allclose(conf, [e5 / (e5 + 2), e5 / (e5 + 2), 1 / 3], rtol=1e-5)
 
 
-def test_plot_confusion_matrix_counts_and_normalised():
-    ax = evaluation.plot_confusion_matrix(Y_TRUE, Y_PRED, class_names=["a", "b", "c"])
-    assert ax.get_xlabel() == "predicted class" and ax.get_ylabel() == "true class"
-    assert "counts" in ax.get_title()
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c"]
-    assert [t.get_text() for t in ax.texts][:4] == ["2", "1", "1", "2"]
-    fig, axes = plt.subplots(1, 2)
-    ax2 = evaluation.plot_confusion_matrix(Y_TRUE, Y_PRED, normalize="true", ax=axes[1])
-    assert ax2 is axes[1] and "%" in ax2.get_title()
-    assert ax2.texts[0].get_text() == "50.0"
+def test_accuracy_takes_labels_or_class_scores():
+    scores = np.array([[0.9, 0.1, 0.0], [0.2, 0.7, 0.1], [0.1, 0.1, 0.8], [0.6, 0.3, 0.1]])
+    # arg-max 0, 1, 2, 0 against 0, 1, 2, 2: three of four right
+    assert evaluation.accuracy([0, 1, 2, 2], scores) == 0.75
+    logits = np.log(scores + 1e-9)  # logits have the same arg-max
+    assert evaluation.accuracy([0, 1, 2, 2], logits) == 0.75
+    assert evaluation.accuracy([0, 1, 2, 2], [0, 1, 2, 0]) == 0.75
+    with pytest.raises(ValueError, match="empty"):
+        evaluation.accuracy([], [])
+    with pytest.raises(ValueError, match="length"):
+        evaluation.accuracy([0, 1], scores)
 
 
-def test_plot_misclassified_grid_titles_most_confident_first():
-    x = np.arange(10 * 4 * 4, dtype=np.float32).reshape(10, 4, 4, 1)
-    conf = np.linspace(0.5, 0.95, 10)
-    fig = evaluation.plot_misclassified(x, Y_TRUE, Y_PRED, conf, n=3, cols=2)
-    titled = [ax.get_title() for ax in fig.axes if ax.get_title()]
-    # wrong at indices 2, 3, 5, 6; highest confidence first: 6, 5, 3
-    assert len(fig.axes) == 4 and len(titled) == 3
-    assert titled[0] == f"true 1\npred 0 ({conf[6]:.0%})"
-    assert titled[2].startswith("true 0\npred 2")
-    fig2 = evaluation.plot_misclassified(x, Y_TRUE, Y_TRUE, conf)
-    assert "No misclassified" in fig2.axes[0].texts[0].get_text()
-
-
-def test_plot_training_curves_accepts_history_or_dict():
-    logs = {
-        "loss": [1.0, 0.5, 0.3],
-        "val_loss": [1.1, 0.7, 0.6],
-        "accuracy": [0.5, 0.8, 0.9],
-        "val_accuracy": [0.4, 0.7, 0.8],
-    }
-
-    class FakeHistory:
-        history = logs
-
-    for h in (logs, FakeHistory()):
-        fig = evaluation.plot_training_curves(h)
-        assert len(fig.axes) == 2
-        assert [ax.get_xlabel() for ax in fig.axes] == ["epoch", "epoch"]
-        assert [len(ax.lines) for ax in fig.axes] == [2, 2]
-        np.testing.assert_array_equal(fig.axes[0].lines[0].get_xdata(), [1, 2, 3])
-    only_loss = evaluation.plot_training_curves({"loss": [1.0, 0.5]})
-    assert len(only_loss.axes) == 1 and len(only_loss.axes[0].lines) == 1
-    with pytest.raises(ValueError, match="loss"):
-        evaluation.plot_training_curves({"accuracy": [0.5]})
-
-
-def test_plot_per_class_accuracy_orders_classes_numerically():
-    logs = {
-        "loss": [1, 0.5],
-        **{f"val_accuracy_class_{k}": [0.5, 0.6 + k / 100] for k in (10, 2, 0)},
-    }
-    assert list(evaluation.per_class_history(logs)) == [0, 2, 10]
-    fig = evaluation.plot_per_class_accuracy(logs)
-    ax = fig.axes[0]
-    assert [line.get_label() for line in ax.lines] == ["0", "2", "10"]
-    np.testing.assert_allclose(ax.lines[2].get_ydata(), [50.0, 70.0])
-    assert ax.get_ylabel() == "validation accuracy (%)"
+def test_per_class_history_orders_classes_numerically():
+    logs = {"loss": [1.0], "val_accuracy_class_10": [0.1], "val_accuracy_class_2": [0.2]}
+    assert evaluation.per_class_history(logs) == {2: [0.2], 10: [0.1]}
     with pytest.raises(ValueError, match="PerClassAccuracy"):
-        evaluation.plot_per_class_accuracy({"loss": [1.0]})
+        evaluation.per_class_history({"loss": [1.0]})
 
 
-def test_plot_accuracy_vs_cost_panels_and_labels():
-    table = {
-        "model": ["a", "b"],
-        "params": [100, 10_000],
-        "macs": [1e3, 1e6],
-        "test_accuracy": [0.9, 0.99],
+def test_accuracies_from_results_reads_the_recorded_keys():
+    metrics = {
+        "tiny_cnn_test_accuracy": 0.9931,
+        "lenet5_test_accuracy": 1,
+        "small_cnn_test_accuracy": "n/a",
+        "tiny_cnn_params": 7970,
     }
-    fig = evaluation.plot_accuracy_vs_cost(table)
-    assert len(fig.axes) == 2 and all(ax.get_xscale() == "log" for ax in fig.axes)
-    assert [t.get_text() for t in fig.axes[0].texts] == ["a", "b"]
-    with pytest.raises(ValueError, match="lacks columns"):
-        evaluation.plot_accuracy_vs_cost({"model": ["a"]})
+    got = evaluation.accuracies_from_results(metrics, ["tiny_cnn", "lenet5", "small_cnn", "resnet"])
+    assert list(got) == ["tiny_cnn", "lenet5", "small_cnn", "resnet"]
+    assert got["tiny_cnn"] == 0.9931 and got["lenet5"] == 1.0
+    assert np.isnan(got["small_cnn"]) and np.isnan(got["resnet"])  # not a number / not recorded
+    with pytest.raises(TypeError, match="load_results"):
+        evaluation.accuracies_from_results([0.99], ["tiny_cnn"])

@@ -1,10 +1,12 @@
-"""Training recipes and loop on tiny data: schedules by hand, quick-mode epochs, history, save/load."""
+"""Training recipes and loop on tiny data: quick-mode epochs, history, learning rates per epoch by hand."""
+
+import math
 
 import keras
 import numpy as np
 import pytest
 
-from helpers import callbacks, config, models, training
+from helpers import callbacks, evaluation, models, training
 
 
 @pytest.fixture
@@ -45,24 +47,6 @@ def test_recipes_exist_for_every_classifier_and_quick_mode_shortens_them(monkeyp
         training.recipe("vgg16")
 
 
-def test_schedules_by_hand():
-    assert training.learning_rate_schedule("constant", 0.01, 100) == 0.01
-    cosine = training.learning_rate_schedule("cosine", 0.01, 100)
-    assert float(cosine(0)) == pytest.approx(0.01)
-    assert float(cosine(50)) == pytest.approx(
-        0.005, rel=1e-5
-    )  # half-way down a cosine: (1 + cos(pi/2)) / 2
-    assert float(cosine(100)) == pytest.approx(0.0, abs=1e-9)
-    one_cycle = training.learning_rate_schedule("onecycle", 0.01, 100, warmup_fraction=0.2)
-    assert float(one_cycle(0)) == pytest.approx(0.001)
-    assert float(one_cycle(10)) == pytest.approx(0.0055, rel=1e-5)  # linear warm-up, half-way
-    assert float(one_cycle(20)) == pytest.approx(0.01, rel=1e-5)
-    assert float(one_cycle(60)) == pytest.approx(0.005, rel=1e-5)
-    assert float(one_cycle(100)) == pytest.approx(0.0, abs=1e-9)
-    with pytest.raises(ValueError, match="schedule must be one of"):
-        training.learning_rate_schedule("triangular", 0.01, 100)
-
-
 def test_optimizers():
     assert isinstance(training.make_optimizer("adam", 1e-3), keras.optimizers.Adam)
     assert isinstance(
@@ -91,11 +75,13 @@ def test_train_classifier_history_timing_and_epoch_lines(tiny_splits, capsys):
     for key in ("loss", "accuracy", "val_loss", "val_accuracy", "val_accuracy_class_9"):
         assert len(result.history[key]) == 2
     assert 0.0 <= result.final("val_accuracy") <= 1.0
+    # 80 images in batches of 16: 5 steps per epoch
+    assert result.learning_rates == training.learning_rates_per_epoch("onecycle", 3e-3, 2, 5)
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("epoch")]
     assert len(lines) == 2 and lines[1].startswith("epoch   2/2")
 
 
-def test_overfits_a_tiny_set_and_test_accuracy_agrees(tiny_splits):
+def test_overfits_a_tiny_set(tiny_splits):
     keras.utils.set_random_seed(0)
     model = models.build_mlp_baseline()
     result = training.train_classifier(
@@ -110,10 +96,8 @@ def test_overfits_a_tiny_set_and_test_accuracy_agrees(tiny_splits):
     assert (
         result.final("accuracy") >= 0.95
     )  # an 80-image training set must be learned almost perfectly
-    predicted = np.argmax(model.predict(tiny_splits["x_test"], verbose=0), axis=1)
-    assert training.test_accuracy(model, tiny_splits) == pytest.approx(
-        np.mean(predicted == tiny_splits["y_test"])
-    )
+    scores = model.predict(tiny_splits["x_train"], verbose=0)
+    assert evaluation.accuracy(tiny_splits["y_train"], scores) >= 0.95
 
 
 def test_augmentation_label_smoothing_and_weight_decay_paths_run(tiny_splits):
@@ -133,18 +117,6 @@ def test_augmentation_label_smoothing_and_weight_decay_paths_run(tiny_splits):
     assert np.isfinite(result.final("val_loss"))
 
 
-def test_test_accuracy_by_hand():
-    inputs = keras.Input(shape=(3,))
-    passthrough = keras.Model(inputs, keras.layers.Identity()(inputs))
-    scores = np.array(
-        [[0.9, 0.1, 0.0], [0.2, 0.7, 0.1], [0.1, 0.1, 0.8], [0.6, 0.3, 0.1]], dtype=np.float32
-    )
-    assert (
-        training.test_accuracy(passthrough, {"x_test": scores, "y_test": np.array([0, 1, 2, 2])})
-        == 0.75
-    )
-
-
 def test_bad_arguments(tiny_splits):
     model = models.build_mlp_baseline()
     with pytest.raises(KeyError, match="load_mnist_splits"):
@@ -155,17 +127,68 @@ def test_bad_arguments(tiny_splits):
         training.train_classifier(model, tiny_splits, epochs=1, label_smoothing=1.5, verbose=0)
 
 
-def test_save_and_load_trained(tmp_path, monkeypatch):
-    monkeypatch.setattr(config, "artifacts_dir", lambda *parts: tmp_path.joinpath(*parts))
-    (tmp_path / "models").mkdir()
-    assert training.load_trained("small_cnn") is None
-    model = models.build_small_cnn()
-    path = training.save_trained(model, "small_cnn")
-    assert path == tmp_path / "models" / "small_cnn.keras" and path.is_file()
-    loaded = training.load_trained("small_cnn")
-    x = np.random.default_rng(1).random((2, 28, 28, 1), dtype=np.float32)
-    np.testing.assert_allclose(
-        loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5, atol=1e-6
+def test_learning_rates_per_epoch_by_hand():
+    # 5 epochs of 20 steps = 100 steps. The last step of epoch e is step 20e - 1.
+    assert training.learning_rates_per_epoch("constant", 0.01, 3, 20) == [0.01] * 3
+    cosine = training.learning_rates_per_epoch("cosine", 0.01, 5, 20)
+    expected = [0.01 * 0.5 * (1 + math.cos(math.pi * s / 100)) for s in (19, 39, 59, 79, 99)]
+    np.testing.assert_allclose(cosine, expected, rtol=1e-5, atol=1e-9)
+    # one-cycle: 20 warm-up steps from 0.001 to 0.01, then a cosine over the 80 others
+    one_cycle = training.learning_rates_per_epoch("onecycle", 0.01, 5, 20)
+    warm = 0.001 + (0.01 - 0.001) * 19 / 20
+    decay = [0.01 * 0.5 * (1 + math.cos(math.pi * (s - 20) / 80)) for s in (39, 59, 79, 99)]
+    np.testing.assert_allclose(one_cycle, [warm, *decay], rtol=1e-5, atol=1e-9)
+    with pytest.raises(ValueError, match="steps_per_epoch"):
+        training.learning_rates_per_epoch("cosine", 0.01, 5, 0)
+
+
+def test_learning_rates_are_the_ones_the_optimizer_used(tiny_splits):
+    class LastStepRate(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.rates, self._current = [], None
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self._current = float(self.model.optimizer.learning_rate)
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.rates.append(self._current)
+
+    seen = LastStepRate()
+    result = training.train_classifier(
+        models.build_mlp_baseline(),
+        tiny_splits,
+        epochs=3,
+        batch_size=16,
+        learning_rate=1e-2,
+        schedule="onecycle",
+        callbacks=[seen],
+        verbose=0,
     )
-    with pytest.raises(ValueError, match="bare model name"):
-        training.save_trained(model, "../small_cnn.keras")
+    np.testing.assert_allclose(result.learning_rates, seen.rates, rtol=1e-5, atol=1e-9)
+
+
+def test_epoch_table_by_hand():
+    result = training.TrainingResult(
+        model=None,
+        history={"val_accuracy": [0.5, 0.7, 0.65]},
+        seconds=3.0,
+        epoch_seconds=[1.0, 1.0, 1.0],
+        learning_rates=[0.001, 0.002, 0.001],
+    )
+    table = result.epoch_table()
+    assert list(table.index) == [1, 2, 3] and table.index.name == "epoch"
+    np.testing.assert_allclose(table["learning rate / peak"], [0.5, 1.0, 0.5])
+    np.testing.assert_allclose(table["change"], [np.nan, 0.2, -0.05])
+    with pytest.raises(KeyError, match="val_loss"):
+        result.epoch_table("val_loss")
+
+
+def test_quick_train_uses_the_recipe_at_quick_length(tiny_splits):
+    model = training.quick_train("mlp_baseline", tiny_splits)
+    assert model.name == "mlp_baseline"
+    # 80 images, batch 128: one step per epoch, for the recipe's 2 quick epochs
+    assert int(model.optimizer.iterations) == training.RECIPES["mlp_baseline"].quick_epochs == 2
+    assert isinstance(model.optimizer, keras.optimizers.SGD)
+    with pytest.raises(KeyError, match="no recipe"):
+        training.quick_train("vgg16", tiny_splits)

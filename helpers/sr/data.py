@@ -1,6 +1,9 @@
 """Super-resolution data: offline photographs and their splits, BT.601 YCbCr, bicubic degradation,
 aligned LR/HR patches and the training pipeline.
 
+``check_scale`` is the one check of an upscaling factor: every public entry point of ``helpers.sr``
+that takes a ``scale`` calls it once; the private helpers behind them trust their caller.
+
 Degradation (used identically in training and evaluation): crop the HR image to a multiple of
 ``scale`` (:func:`modcrop`), then downscale the uint8 RGB image with Pillow's ``BICUBIC`` filter.
 When Pillow reduces an image it widens the cubic kernel (a = -0.5) by the reduction factor, which is
@@ -181,20 +184,24 @@ def to_uint8(rgb_unit: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- degradation
+def check_scale(scale: int) -> int:
+    """Return ``scale`` (the upscaling factor) as an int, or raise a ValueError unless it is an integer >= 2."""
+    if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 2:
+        raise ValueError(f"scale must be an integer >= 2 (e.g. 2, 3 or 4), got {scale!r}")
+    return int(scale)
+
+
 def modcrop(img: np.ndarray, scale: int) -> np.ndarray:
     """Return ``img`` cropped (bottom/right) so that height and width are multiples of ``scale``."""
-    scale = _check_scale(scale)
+    return _modcrop(img, check_scale(scale))
+
+
+def _modcrop(img: np.ndarray, scale: int) -> np.ndarray:
+    """Return ``img`` cropped to multiples of an already checked ``scale``."""
     h, w = img.shape[:2]
     if h < scale or w < scale:
         raise ValueError(f"image of size {h}x{w} is smaller than scale={scale}")
     return img[: h - h % scale, : w - w % scale]
-
-
-def _check_scale(scale: int) -> int:
-    """Return ``scale`` as an int after checking it is an integer >= 2."""
-    if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 2:
-        raise ValueError(f"scale must be an integer >= 2 (e.g. 2, 3 or 4), got {scale!r}")
-    return int(scale)
 
 
 def _pil_resize(channel: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
@@ -222,21 +229,35 @@ def bicubic_resize(img: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
 
 def bicubic_downscale(img: np.ndarray, scale: int) -> np.ndarray:
     """Return the LR image: ``modcrop(img, scale)`` shrunk ``scale`` times with anti-aliased bicubic (uint8)."""
-    hr = modcrop(as_uint8_image(img, "img"), scale)
+    scale = check_scale(scale)
+    return _downscale(_modcrop(as_uint8_image(img, "img"), scale), scale)
+
+
+def _downscale(hr: np.ndarray, scale: int) -> np.ndarray:
+    """Return a uint8 image whose sides are multiples of ``scale`` shrunk ``scale`` times."""
     return bicubic_resize(hr, (hr.shape[0] // scale, hr.shape[1] // scale))
 
 
 def bicubic_upscale_channel(channel: np.ndarray, scale: int) -> np.ndarray:
     """Return a float 2-D channel enlarged ``scale`` times with bicubic interpolation (float32, unrounded)."""
-    scale = _check_scale(scale)
+    return _upscale_channel(channel, check_scale(scale))
+
+
+def _upscale_channel(channel: np.ndarray, scale: int) -> np.ndarray:
+    """Return ``channel`` enlarged by an already checked ``scale`` (float32)."""
     channel = np.asarray(channel, dtype=np.float32)
     return _pil_resize(channel, (channel.shape[0] * scale, channel.shape[1] * scale))
 
 
 def sr_pair(hr: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray]:
     """Return (cropped HR uint8 RGB, its bicubic LR uint8 RGB): the kit's one degradation."""
-    hr = modcrop(_to_rgb_uint8(hr, "hr"), scale)
-    return hr, bicubic_downscale(hr, scale)
+    return _sr_pair(hr, check_scale(scale))
+
+
+def _sr_pair(hr: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``sr_pair(hr, scale)`` for an already checked ``scale``."""
+    hr = _modcrop(_to_rgb_uint8(hr, "hr"), scale)
+    return hr, _downscale(hr, scale)
 
 
 def lr_input(lr_rgb: np.ndarray) -> np.ndarray:
@@ -260,7 +281,7 @@ def _y_pairs(
                 if f == 1.0
                 else bicubic_resize(rgb, (round(rgb.shape[0] * f), round(rgb.shape[1] * f)))
             )
-            hr, lr = sr_pair(src, scale)
+            hr, lr = _sr_pair(src, scale)
             pairs.append(
                 (
                     (rgb_to_y(lr) / 255.0).astype(np.float32),
@@ -271,9 +292,10 @@ def _y_pairs(
 
 
 class PatchSampler:
-    """Draws aligned random (LR, HR) Y patch batches: HR crop = ``scale`` x the LR crop at the same place.
+    """Random aligned (LR, HR) Y patch batches: the HR crop is ``scale`` x the LR crop, at the same place.
 
-    ``pairs`` (optional) passes already degraded (LR Y, HR Y) float pairs instead of ``images``.
+    The degraded (LR Y, HR Y) pairs of ``images`` are computed once per set of pictures and cached
+    (:func:`training_pairs`); ``pairs`` (optional) passes such pairs directly instead of ``images``.
     ``weighting="image"`` draws every image (and shrunk copy) equally often, so one huge picture
     does not dominate training; ``"area"`` draws uniformly over all pixels.
     """
@@ -289,7 +311,7 @@ class PatchSampler:
         pairs: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
         weighting: str = "image",
     ) -> None:
-        self.scale = _check_scale(scale)
+        self.scale = check_scale(scale)
         if not images and pairs is None:
             raise ValueError(
                 "images is empty: pass a list of (name, image) pairs, e.g. load_sr_images('train')"
@@ -299,7 +321,7 @@ class PatchSampler:
         self.patch_lr = int(patch_lr)
         self.augment = augment
         if pairs is None:
-            pairs = _y_pairs(images, self.scale, downscale_factors if augment else (1.0,))
+            pairs = _cached_pairs(images, self.scale, downscale_factors if augment else (1.0,))
         self.pairs = [p for p in pairs if min(p[0].shape) >= self.patch_lr]
         if not self.pairs:
             raise ValueError(
@@ -342,7 +364,7 @@ class PatchSampler:
         return lr_out, hr_out
 
     def batches(self, batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Yield fresh random batches forever."""
+        """Return an endless iterator of fresh random batches of ``batch_size`` patches."""
         while True:
             yield self.sample(batch_size)
 
@@ -353,15 +375,23 @@ _PAIR_CACHE: dict[tuple, tuple] = {}
 def training_pairs(
     images: NamedImages, scale: int, downscale_factors: Sequence[float] = DOWNSCALE_FACTORS
 ) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
-    """Return the (LR Y, HR Y) float pairs of ``images`` with the down-scaling augmentation (cached in memory)."""
+    """Return the (LR Y / 255, HR Y / 255) float32 pairs of ``images`` at every downscale factor (cached in memory)."""
+    return _cached_pairs(images, check_scale(scale), downscale_factors)
+
+
+def _cached_pairs(
+    images: NamedImages, scale: int, downscale_factors: Sequence[float] = DOWNSCALE_FACTORS
+) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """Return ``training_pairs`` for an already checked ``scale``, computed once per set of images."""
     import hashlib
 
+    # Keyed by content, not identity: notebooks reload and re-crop the same pictures.
     key = (
         tuple(
             (name, hashlib.blake2b(np.ascontiguousarray(img).tobytes(), digest_size=16).hexdigest())
             for name, img in images
         ),
-        _check_scale(scale),
+        scale,
         tuple(downscale_factors),
     )
     if key not in _PAIR_CACHE:
@@ -417,7 +447,4 @@ def representative_lr_patches(
     """Return ``n`` float32 LR Y patches (n, patch, patch, 1) in [0, 1] from the TRAIN images, as in training."""
     if n < 1:
         raise ValueError(f"n must be a positive number of patches, got {n}")
-    sampler = PatchSampler(
-        [], scale, patch_lr=patch, seed=seed, pairs=training_pairs(load_sr_images("train"), scale)
-    )
-    return sampler.sample(n)[0]
+    return PatchSampler(load_sr_images("train"), scale, patch_lr=patch, seed=seed).sample(n)[0]

@@ -1,5 +1,5 @@
-"""FSRCNN models: the builder (Keras 3 or tf_keras), weight and MAC counts, bicubic initialisation and
-transfer between scales.
+"""FSRCNN models: the builder (Keras 3 or tf_keras), the kit's model names, weight and MAC counts,
+bicubic initialisation and transfer between scales.
 
 FSRCNN (Dong, Loy & Tang, 2016) works on the low-resolution Y channel and enlarges only at the end:
 5x5 conv ``d`` (feature extraction) -> 1x1 conv ``s`` (shrinking) -> ``m`` x 3x3 conv ``s`` (mapping)
@@ -9,16 +9,70 @@ every layer but the last.
 
 from __future__ import annotations
 
+import re
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
 from helpers import keras_policy
-from helpers.sr_data import _check_scale
+from helpers.sr.data import check_scale
 
 ACTIVATIONS = ("prelu", "relu")
 DECONV_NAME = "deconvolution"
+
+# Model names: "fsrcnn[_<variant>]_x<scale>". Each variant changes one thing of FSRCNN(56, 12, 4).
+VARIANTS: dict[str, dict[str, Any]] = {
+    "": {},
+    "s": {"d": 32, "s": 5, "m": 1},  # FSRCNN-s, the paper's small model
+    "relu": {"activation": "relu"},
+    "separable": {"separable": True},
+    "bn": {"batch_norm": True},
+}
+NAME_SCALES = (2, 3, 4)
+# The models notebook 07 trains and saves (later notebooks load them with artifacts.load_or_train).
+MODEL_NAMES = (
+    "fsrcnn_x2",
+    "fsrcnn_x3",
+    "fsrcnn_x4",
+    "fsrcnn_s_x3",
+    "fsrcnn_relu_x3",
+    "fsrcnn_separable_x3",
+    "fsrcnn_bn_x3",
+)
+_NAME_PATTERN = re.compile(r"^fsrcnn(?:_(?P<variant>[a-z]+))?_x(?P<scale>\d+)$")
+
+
+def accepted_names() -> list[str]:
+    """Return every model name :func:`fsrcnn_spec` understands (``fsrcnn[_variant]_x<scale>``)."""
+    return [
+        "_".join(p for p in ("fsrcnn", variant, f"x{scale}") if p)
+        for variant in VARIANTS
+        for scale in NAME_SCALES
+    ]
+
+
+def fsrcnn_spec(name: str) -> dict[str, Any]:
+    """Return the ``build_fsrcnn`` arguments of a model name, e.g. "fsrcnn_relu_x3" -> scale 3, ReLU."""
+    match = _NAME_PATTERN.match(name) if isinstance(name, str) else None
+    if (
+        match is None
+        or (match["variant"] or "") not in VARIANTS
+        or int(match["scale"]) not in NAME_SCALES
+    ):
+        raise ValueError(
+            f"name must be an FSRCNN model name 'fsrcnn[_variant]_x<scale>', one of "
+            f"{', '.join(accepted_names())}; got {name!r}"
+        )
+    return {"scale": int(match["scale"]), **VARIANTS[match["variant"] or ""]}
+
+
+def fsrcnn_from_name(name: str):
+    """Return the untrained FSRCNN ``name`` (see :func:`fsrcnn_spec`), bicubic-initialised unless it has BN."""
+    spec = fsrcnn_spec(name)
+    model = build_fsrcnn(**spec)
+    # BN would rescale the pass-through channel of the bicubic start: BN models start from random weights.
+    return model if spec.get("batch_norm") else init_as_bicubic(model)
 
 
 def build_fsrcnn(
@@ -38,7 +92,7 @@ def build_fsrcnn(
     None for Keras 3, ``keras_policy.legacy_keras()`` for the same model in tf_keras (tfmot).
     """
     K = keras_module or keras_policy.modern_keras()
-    scale = _check_scale(scale)
+    scale = check_scale(scale)
     for arg, value in (("d", d), ("s", s), ("m", m)):
         if (
             isinstance(value, bool)
@@ -116,7 +170,7 @@ def cubic_kernel_1d(scale: int, taps: int = 9, a: float = -0.5) -> np.ndarray:
 
 
 def init_as_bicubic(model: Any):
-    """Set channel 0 of every layer to pass the input through and the deconvolution to bicubic; return ``model``.
+    """Return ``model`` set to start as bicubic: channel 0 passes the input through, the deconvolution is bicubic.
 
     The freshly built network then starts as (nearly) bicubic interpolation instead of a blank
     output, and training learns the correction on top: same architecture, much faster start. The
@@ -276,8 +330,9 @@ def transfer_fsrcnn(source: Any, scale: int):
     per LR pixel as the old one (:func:`resample_deconv_kernel`); fine-tune afterwards.
     """
     cfg = fsrcnn_config(source)
-    from_scale, cfg["scale"] = cfg["scale"], _check_scale(scale)
-    target = build_fsrcnn(**cfg)
+    from_scale, cfg["scale"] = cfg["scale"], scale
+    target = build_fsrcnn(**cfg)  # checks scale
+    scale = fsrcnn_scale(target)
     for layer in source.layers:
         if layer.name != DECONV_NAME and layer.weights:
             target.get_layer(layer.name).set_weights(layer.get_weights())

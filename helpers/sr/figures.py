@@ -1,5 +1,8 @@
 """Figures of the super-resolution notebook: FSRCNN's architecture, the image splits, training curves,
-gain bars and side-by-side crops with an error map."""
+gain bars and side-by-side crops with an error map.
+
+Every function returns a Matplotlib figure; save it with ``helpers.figures.save_figure``.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from helpers.sr_data import rgb_to_y
+from helpers.figures import pyplot
+from helpers.sr.data import rgb_to_y
 
 _STAGE_COLOURS = {
     "feature_extraction": "#4C72B0",
@@ -17,12 +21,6 @@ _STAGE_COLOURS = {
     "expanding": "#C44E52",
     "deconvolution": "#8172B3",
 }
-
-
-def _plt():
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def architecture_rows(model: Any) -> list[dict[str, Any]]:
@@ -48,7 +46,7 @@ def architecture_rows(model: Any) -> list[dict[str, Any]]:
 
 def plot_fsrcnn_architecture(model: Any, title: str | None = None):
     """Return a figure drawing the model's convolutions as boxes whose height follows their output channels."""
-    plt = _plt()
+    plt = pyplot()
     from matplotlib.patches import FancyBboxPatch
 
     rows = architecture_rows(model)
@@ -102,7 +100,7 @@ def plot_image_splits(
     splits: dict[str, Sequence[tuple[str, np.ndarray]]], thumb_height: float = 1.7
 ):
     """Return a figure of thumbnails, one row per split (train / val / test), each titled with name and size."""
-    plt = _plt()
+    plt = pyplot()
     cols = max(len(v) for v in splits.values())
     fig, axes = plt.subplots(
         len(splits),
@@ -136,7 +134,7 @@ def plot_image_splits(
 
 def plot_sr_training(histories: dict[str, Any], baseline_psnr: float | None = None):
     """Return a figure of validation Y-PSNR (dB) against training time (s), one line per run."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 3.8))
     for name, h in histories.items():
         ax.plot(h["seconds"], h["val_psnr"], marker=".", label=name)
@@ -151,27 +149,57 @@ def plot_sr_training(histories: dict[str, Any], baseline_psnr: float | None = No
 
 
 def plot_gain_bars(
-    gains: dict[str, float], title: str = "Gain over bicubic (mean Y-PSNR on the test images)"
+    table: Any,
+    column: str = "gain (dB)",
+    title: str = "Gain over bicubic at the same scale (mean Y-PSNR on the test images)",
 ):
-    """Return a horizontal bar chart of PSNR gains in dB, one bar per model."""
-    plt = _plt()
-    names = list(gains)
-    values = [gains[n] for n in names]
-    fig, ax = plt.subplots(figsize=(7, 0.45 * len(names) + 1.2))
-    bars = ax.barh(names, values, color=["#4C72B0" if v >= 0 else "#C44E52" for v in values])
-    for bar, v in zip(bars, values):  # labels to the right of the zero line, clear of the names
-        ax.text(
-            max(v, 0) + 0.03,
-            bar.get_y() + bar.get_height() / 2,
-            f"{v:+.2f} dB",
-            va="center",
-            fontsize=8,
-        )
-    ax.axvline(0, color="black", lw=0.8)
-    ax.invert_yaxis()
-    ax.set_xlabel("PSNR gain over bicubic (dB)")
-    ax.set_title(title)
-    ax.set_xlim(min(0, min(values)) - 0.1, max(values) * 1.25 + 0.1)
+    """Return horizontal bars of PSNR gains in dB, one panel per scale, largest gain on top.
+
+    ``table`` has one row per model (the index names it) with a ``scale`` column and ``column``,
+    e.g. the table of ``sr.cost_quality_table``; its "bicubic x<scale>" rows (gain 0) are left out.
+    """
+    missing = [c for c in ("scale", column) if c not in table.columns]
+    if missing:
+        raise ValueError(f"table has no column {missing}: pass sr.cost_quality_table(...)")
+    rows = table[~table.index.astype(str).str.startswith("bicubic")]
+    if rows.empty:
+        raise ValueError("table holds only bicubic rows: there is no gain to plot")
+    scales = sorted(rows["scale"].unique())
+    counts = [int((rows["scale"] == s).sum()) for s in scales]
+    plt = pyplot()
+    fig, axes = plt.subplots(
+        len(scales),
+        1,
+        figsize=(7.5, 0.42 * sum(counts) + 0.75 * len(scales) + 0.6),
+        sharex=True,
+        squeeze=False,
+        gridspec_kw={"height_ratios": counts},
+    )
+    values = rows[column].astype(float)
+    low, high = min(0.0, values.min()), max(0.0, values.max())
+    pad = 0.3 * (high - low or 1.0)  # room for the value labels beyond the bar ends
+    for ax, scale in zip(axes[:, 0], scales):
+        part = rows[rows["scale"] == scale][column].astype(float).sort_values(ascending=False)
+        colours = ["#4C72B0" if v >= 0 else "#C44E52" for v in part]
+        bars = ax.barh(list(part.index), list(part), color=colours)
+        for bar, v in zip(bars, part):
+            # Outside the bar's end, away from the zero line and from the model names on the left.
+            ax.text(
+                v + (0.02 if v >= 0 else -0.02) * (high - low or 1.0),
+                bar.get_y() + bar.get_height() / 2,
+                f"{v:+.2f} dB",
+                va="center",
+                ha="left" if v >= 0 else "right",
+                fontsize=8,
+            )
+        ax.axvline(0, color="black", lw=0.8)
+        ax.invert_yaxis()
+        ax.set_title(f"x{scale}", loc="left", fontsize=10, fontweight="bold")
+        ax.grid(axis="x", alpha=0.3)
+        ax.set_xlim(low - (pad if low < 0 else 0.05 * pad), high + pad)
+    axes[-1, 0].set_xlabel("PSNR gain over bicubic (dB); 0 = bicubic")
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
     return fig
 
 
@@ -182,7 +210,7 @@ def plot_sr_comparison(
 
     ``box`` = (top, left, size) in HR pixels; error maps show |Y(candidate) - Y(HR)| in Y levels (0..255).
     """
-    plt = _plt()
+    plt = pyplot()
     top, left, size = box
     crop = (slice(top, top + size), slice(left, left + size))
     y_hr = rgb_to_y(hr)[crop]
@@ -192,7 +220,7 @@ def plot_sr_comparison(
     axes[0][0].set_title("HR (ground truth)")
     axes[1][0].imshow(hr, interpolation="nearest")
     axes[1][0].add_patch(
-        _plt().Rectangle((left, top), size, size, fill=False, edgecolor="red", lw=1.5)
+        plt.Rectangle((left, top), size, size, fill=False, edgecolor="red", lw=1.5)
     )
     axes[1][0].set_title("where the crop is")
     errors = {name: np.abs(rgb_to_y(img)[crop] - y_hr) for name, img in candidates.items()}

@@ -1,5 +1,7 @@
 """Super-resolution metrics as in the literature: PSNR and SSIM on the BT.601 Y channel with a border shave.
 
+The conventions (those of the FSRCNN paper and most super-resolution papers, so numbers compare):
+
 * Y: ITU-R BT.601 studio swing (16..235) of the RGB image, kept in float64 (not rounded).
 * Shave ``scale`` pixels at every border (the pixels an SR network cannot reconstruct well).
 * PSNR: peak 255, float64. SSIM: 11x11 Gaussian window with sigma 1.5, K1 = 0.01, K2 = 0.03,
@@ -12,7 +14,7 @@ import math
 
 import numpy as np
 
-from helpers.sr_data import rgb_to_y
+from helpers.sr.data import rgb_to_y
 
 PEAK = 255.0
 SSIM_WINDOW = 11
@@ -22,9 +24,11 @@ SSIM_K1, SSIM_K2 = 0.01, 0.03
 
 def _shaved_y(img: np.ndarray, shave: int, name: str) -> np.ndarray:
     """Return the float64 Y channel of ``img`` with ``shave`` pixels removed at each border."""
+    if isinstance(shave, bool) or not isinstance(shave, (int, np.integer)) or shave < 0:
+        raise ValueError(
+            f"scale (the pixels shaved at each border) must be a non-negative integer, got {shave!r}"
+        )
     y = rgb_to_y(img)
-    if shave < 0:
-        raise ValueError(f"scale/shave must be non-negative, got {shave}")
     if y.shape[0] <= 2 * shave or y.shape[1] <= 2 * shave:
         raise ValueError(
             f"{name} of size {y.shape[0]}x{y.shape[1]} is too small to shave {shave} px per border"
@@ -33,7 +37,7 @@ def _shaved_y(img: np.ndarray, shave: int, name: str) -> np.ndarray:
 
 
 def _check_same_shape(hr: np.ndarray, sr: np.ndarray) -> None:
-    """Raise a ValueError if the two images differ in size."""
+    """Return None if the two images have the same size; raise a ValueError naming both otherwise."""
     if np.asarray(hr).shape[:2] != np.asarray(sr).shape[:2]:
         raise ValueError(
             f"hr_rgb {np.asarray(hr).shape} and sr_rgb {np.asarray(sr).shape} differ in size: crop the HR image "

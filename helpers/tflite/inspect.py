@@ -1,0 +1,142 @@
+"""Looking inside a TFLite flatbuffer: its operators and their tensor types, the bytes of weights,
+the quantized weight tensors (per-channel scales and zero points), and file sizes.
+
+Every function takes TFLite bytes or the path of a ``.tflite`` file. Sizes are in KB of 1,024 bytes.
+"""
+
+from __future__ import annotations
+
+import gzip
+from typing import Any
+
+import numpy as np
+
+from helpers.tflite import runner
+from helpers.tflite.runner import ModelSource
+
+KB = 1024
+FLOAT_TYPES = frozenset({"FLOAT32", "FLOAT16", "FLOAT64"})
+
+
+def _schema() -> Any:
+    """Return LiteRT's flatbuffer schema module (imported on first use)."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    return schema
+
+
+def op_details(model: ModelSource) -> list[dict[str, Any]]:
+    """Return one dict per operator of the main graph, in execution order: ``op`` name, ``inputs`` and ``outputs`` tensor types."""
+    schema = _schema()
+    flat = schema.Model.GetRootAsModel(runner.model_bytes(model), 0)
+    op_names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    type_names = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
+    graph = flat.Subgraphs(0)
+
+    def types(indices: Any) -> list[str]:
+        return [type_names[graph.Tensors(int(j)).Type()] for j in indices if j >= 0]
+
+    details = []
+    for i in range(graph.OperatorsLength()):
+        op = graph.Operators(i)
+        code = flat.OperatorCodes(op.OpcodeIndex())
+        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+        name = op_names.get(builtin, f"BUILTIN_{builtin}")
+        if name == "CUSTOM":
+            name = f"CUSTOM:{code.CustomCode().decode()}"
+        details.append(
+            {
+                "op": name,
+                "inputs": types(op.InputsAsNumpy()) if op.InputsLength() else [],
+                "outputs": types(op.OutputsAsNumpy()) if op.OutputsLength() else [],
+            }
+        )
+    return details
+
+
+def ops(model: ModelSource) -> list[str]:
+    """Return the operator names of the main graph in execution order, e.g. ``['CONV_2D', 'RELU', ...]``."""
+    return [d["op"] for d in op_details(model)]
+
+
+def float_ops(model: ModelSource) -> list[str]:
+    """Return the names of operators that output float tensors (empty for a full-integer model)."""
+    return [d["op"] for d in op_details(model) if FLOAT_TYPES & set(d["outputs"])]
+
+
+def weight_bytes(model: ModelSource) -> int:
+    """Return the bytes of constant data (weights, biases, constants) in the flatbuffer, without the graph description."""
+    flat = _schema().Model.GetRootAsModel(runner.model_bytes(model), 0)
+    metadata_buffers = {flat.Metadata(i).Buffer() for i in range(flat.MetadataLength())}
+    total = 0
+    for i in range(flat.BuffersLength()):
+        if i in metadata_buffers:
+            continue
+        buffer = flat.Buffers(i)
+        # Large models keep buffers outside the flatbuffer table (offset + size).
+        total += int(buffer.Size()) if buffer.Offset() else int(buffer.DataLength())
+    return total
+
+
+def weight_tensors(model: ModelSource) -> list[dict[str, Any]]:
+    """Return ``index``, ``name``, ``shape``, ``dtype``, per-channel ``scales`` and ``zero_points`` of every constant tensor with 2+ axes."""
+    interpreter = runner.make_interpreter(model, num_threads=1)
+    inputs = {d["index"] for d in interpreter.get_input_details()}
+    details = []
+    for d in interpreter.get_tensor_details():
+        if len(d["shape"]) < 2 or d["index"] in inputs:
+            continue
+        try:
+            interpreter.get_tensor(d["index"])
+        except ValueError:  # activations hold no data before invoke: not weights
+            continue
+        q = d["quantization_parameters"]
+        details.append(
+            {
+                "index": d["index"],
+                "name": d["name"],
+                "shape": tuple(int(s) for s in d["shape"]),
+                "dtype": np.dtype(d["dtype"]).name,
+                "scales": np.asarray(q["scales"], dtype=np.float32),
+                "zero_points": np.asarray(q["zero_points"], dtype=np.int64),
+                "quantized_dimension": int(q["quantized_dimension"]),
+            }
+        )
+    return details
+
+
+def read_weight_tensor(
+    model: ModelSource, name_contains: str, ndim: int | None = None
+) -> dict[str, Any]:
+    """Return the first weight tensor whose name contains ``name_contains`` (with ``ndim`` axes if given): the fields of :func:`weight_tensors` plus its ``values``.
+
+    TFLite keeps convolution kernels as (out, h, w, in); Keras keeps them as (h, w, in, out).
+    """
+    data = runner.model_bytes(model)
+    tensors = weight_tensors(data)
+    candidates = [
+        t
+        for t in tensors
+        if name_contains in t["name"] and (ndim is None or len(t["shape"]) == ndim)
+    ]
+    if not candidates:
+        raise KeyError(
+            f"no weight tensor name contains {name_contains!r}"
+            + (f" with {ndim} axes" if ndim is not None else "")
+            + f"; the model's weight tensors are {[t['name'] for t in tensors]}"
+        )
+    chosen = dict(candidates[0])
+    chosen["values"] = np.array(runner.make_interpreter(data).get_tensor(chosen["index"]))
+    return chosen
+
+
+def size_kb(model: ModelSource) -> float:
+    """Return the size of a TFLite model in KB (1,024 bytes)."""
+    return len(runner.model_bytes(model)) / KB
+
+
+def gzip_size_bytes(data: bytes | bytearray, level: int = 9) -> int:
+    """Return the size in bytes of ``data`` after gzip compression (the zeros of a pruned model compress well)."""
+    if not isinstance(data, (bytes, bytearray)):
+        raise TypeError(f"data must be bytes (e.g. TFLite bytes), got {type(data).__name__}")
+    return len(gzip.compress(bytes(data), compresslevel=level, mtime=0))
