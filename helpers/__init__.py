@@ -1,9 +1,17 @@
 """Thin, tested helpers imported by the course kit's notebooks.
 
-One module per concern: ``config`` (run mode, seeds, folders), ``data`` (MNIST and pipelines),
-``reporting`` (environment report, results files), ``keras_policy`` (Keras 3 vs tf_keras), and the
-modules of the classification, super-resolution and quantization tracks. Importing ``helpers``
-imports nothing heavy; import the module you need.
+One module per job, a subpackage per large topic:
+
+* the kit itself: ``config`` (run mode, seeds, folders), ``environment`` (quiet TensorFlow, versions,
+  CPU), ``reporting`` (results files, target verdicts, summary), ``artifacts`` (saved models),
+  ``timing``, ``schedules``, ``figures`` (the lazy Matplotlib import, classification figures),
+  ``keras_policy`` (Keras 3 vs tf_keras);
+* classification: ``data``, ``models``, ``callbacks``, ``training``, ``evaluation``, ``complexity``,
+  ``diagrams``;
+* ``sr`` (super-resolution) and ``tflite`` (TensorFlow Lite, quantization, QAT, pruning).
+
+Importing ``helpers`` imports nothing heavy; import the module you need
+(``from helpers import data, sr``).
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -101,7 +101,7 @@ def _upscale(predict: PredictFn, img: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- PSNR/SSIM tables
-def _degraded(images: NamedImages, scale: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
+def degraded_triples(images: NamedImages, scale: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """Return (name, cropped HR, LR) for every image, with the kit's one degradation."""
     if not images:
         raise ValueError(
@@ -110,7 +110,7 @@ def _degraded(images: NamedImages, scale: int) -> list[tuple[str, np.ndarray, np
     return [(name, *_sr_pair(img, scale)) for name, img in images]
 
 
-def _evaluate_pairs(
+def evaluate_triples(
     predict_fn: Any, triples: list[tuple[str, np.ndarray, np.ndarray]], scale: int
 ) -> Any:
     """Return the PSNR/SSIM table (indexed by image, plus a "mean" row) of prepared (name, HR, LR) triples."""
@@ -139,13 +139,13 @@ def evaluate_sr(predict_fn: Any, images: NamedImages, scale: int) -> Any:
     reconstruction (see :func:`upscale`), ``scale`` pixels shaved at every border.
     """
     scale = check_scale(scale)
-    return _evaluate_pairs(predict_fn, _degraded(images, scale), scale)
+    return evaluate_triples(predict_fn, degraded_triples(images, scale), scale)
 
 
 def evaluate_bicubic(images: NamedImages, scale: int) -> Any:
     """Return the table of :func:`evaluate_sr` for plain bicubic upscaling (the baseline)."""
     scale = check_scale(scale)
-    return _evaluate_pairs(_bicubic_fn(scale), _degraded(images, scale), scale)
+    return evaluate_triples(_bicubic_fn(scale), degraded_triples(images, scale), scale)
 
 
 def versus_bicubic(table: Any, bicubic_table: Any, label: str = "FSRCNN") -> Any:
@@ -206,11 +206,12 @@ def cost_quality_table(
     scales = {name: fsrcnn_scale(model) for name, model in models.items()}
     entries = {f"bicubic x{s}": (None, s) for s in sorted(set(scales.values()))}
     entries.update({name: (model, scales[name]) for name, model in models.items()})
-    degraded = {s: _degraded(images, s) for s in set(scales.values())}  # scales of built models
+    # one degradation per scale among the models
+    degraded = {s: degraded_triples(images, s) for s in set(scales.values())}
     bicubic_mean, rows = {}, {}
     for name, (model, s) in entries.items():
         fn = _bicubic_fn(s) if model is None else model
-        table = _evaluate_pairs(fn, degraded[s], s)
+        table = evaluate_triples(fn, degraded[s], s)
         if model is None:
             bicubic_mean[s] = table.loc[MEAN_ROW, "psnr"]
         rows[name] = {

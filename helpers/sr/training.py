@@ -17,7 +17,7 @@ import numpy as np
 
 from helpers import config, schedules
 from helpers.sr.data import NamedImages, PatchSampler, load_sr_images
-from helpers.sr.evaluation import MEAN_ROW, _degraded, _evaluate_pairs
+from helpers.sr.evaluation import MEAN_ROW, degraded_triples, evaluate_triples
 from helpers.sr.models import DECONV_NAME, fsrcnn_from_name, fsrcnn_scale, fsrcnn_spec
 
 WARMUP_FRACTION = 0.03  # of the budget: Adam's first steps are large, a short ramp keeps them sane
@@ -78,7 +78,7 @@ def train_fsrcnn(
         raise TypeError(f"clock must be a function returning seconds, got {type(clock).__name__}")
 
     sampler = PatchSampler(train_images, scale, patch_lr=patch_lr, seed=seed)
-    val = _degraded(val_images, scale)
+    val = degraded_triples(val_images, scale)
     # Two optimisers so the deconvolution can learn at its own rate (the paper's 10x smaller one).
     deconv_vars = model.get_layer(DECONV_NAME).trainable_weights
     deconv_ids = {id(v) for v in deconv_vars}
@@ -117,7 +117,7 @@ def train_fsrcnn(
             step += 1
         if not losses:
             break
-        val_psnr = float(_evaluate_pairs(model, val, scale).loc[MEAN_ROW, "psnr"])
+        val_psnr = float(evaluate_triples(model, val, scale).loc[MEAN_ROW, "psnr"])
         elapsed = clock() - start
         rows.append(
             {
