@@ -11,6 +11,7 @@ import os
 import platform
 import re
 import sys
+import time
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
@@ -18,6 +19,8 @@ from typing import Any
 
 from helpers import config
 
+# Every notebook imports this module in its third cell: a notebook's elapsed time starts here.
+STARTED = time.time()
 REQUIREMENTS_FILE = config.REPO_ROOT / "requirements.txt"
 MIN_PYTHON = (3, 10)
 # The packages whose versions break course notebooks most often (Colab upgrades them under you).

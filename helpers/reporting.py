@@ -20,11 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from helpers import config
+from helpers import config, environment
 
 METRICS_SUBDIR = "metrics"
-# A notebook imports this module in its third cell: its elapsed time starts here.
-_STARTED = time.time()
 
 
 def _jsonable(value: Any) -> Any:
@@ -59,7 +57,7 @@ def record_results(
         "notebook": notebook,
         "mode": config.run_mode(),
         "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "elapsed_s": round(time.time() - _STARTED, 1),
+        "elapsed_s": round(time.time() - environment.STARTED, 1),
         "metrics": _jsonable(dict(metrics)),
         "headline": list(headline) if headline is not None else None,
     }
