@@ -97,19 +97,23 @@ def test_no_notebook_asserts_on_a_time_or_a_speed(notebook):
 
 
 def test_one_alias_per_subpackage(notebook):
+    """Each subpackage has one name in every notebook: `sr`, `tflite`, `scratch` (no aliases,
+    no reaching into its modules), so code copied between notebooks keeps working."""
     path, nb = notebook
     source = "\n".join(c.source for c in _code(nb))
-    for package in ("sr", "tflite"):
-        imports = re.findall(
-            rf"^\s*(?:from helpers(?:\.{package})? import .*|import helpers\.{package}.*)$",
+    for package in ("sr", "tflite", "scratch"):
+        deep = re.findall(
+            rf"^\s*(?:from helpers\.{package}\b.*|import helpers\.{package}\b.*)$",
             source,
             flags=re.MULTILINE,
         )
-        for line in imports:
-            if re.search(rf"\b{package}\b", line):
-                assert line.strip() == f"from helpers import {package}", (
-                    f"{path.name}: import the subpackage as `from helpers import {package}`, got {line!r}"
-                )
+        assert not deep, (
+            f"{path.name}: import the subpackage as `from helpers import {package}`, got {deep}"
+        )
+        aliased = re.findall(
+            rf"^\s*from helpers import .*\b{package}\s+as\s+\w+.*$", source, flags=re.MULTILINE
+        )
+        assert not aliased, f"{path.name}: use the name `{package}`, not an alias: {aliased}"
     for old in ("superres", "quantization", "sr_data", "sr_models", "helpers.plots"):
         assert not re.search(rf"\b{re.escape(old)}\b", source), f"{path.name} uses the old {old}"
 
