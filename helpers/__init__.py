@@ -8,7 +8,8 @@ One module per job, a subpackage per large topic:
   ``keras_policy`` (Keras 3 vs tf_keras);
 * classification: ``data``, ``models``, ``callbacks``, ``training``, ``evaluation``, ``complexity``,
   ``diagrams``;
-* ``sr`` (super-resolution), ``tflite`` (TensorFlow Lite, quantization, QAT, pruning) and
+* ``handwriting`` (photos of digits to MNIST-style images, fine-tuning, cross-validation),
+  ``sr`` (super-resolution), ``tflite`` (TensorFlow Lite, quantization, QAT, pruning) and
   ``scratch`` (a CNN in NumPy alone, with hand-written backward passes and gradient checks).
 
 Importing ``helpers`` imports nothing heavy; import the module you need

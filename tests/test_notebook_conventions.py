@@ -97,11 +97,11 @@ def test_no_notebook_asserts_on_a_time_or_a_speed(notebook):
 
 
 def test_one_alias_per_subpackage(notebook):
-    """Each subpackage has one name in every notebook: `sr`, `tflite`, `scratch` (no aliases,
+    """Each subpackage has one name in every notebook: `sr`, `tflite`, `scratch`, `handwriting` (no aliases,
     no reaching into its modules), so code copied between notebooks keeps working."""
     path, nb = notebook
     source = "\n".join(c.source for c in _code(nb))
-    for package in ("sr", "tflite", "scratch"):
+    for package in ("sr", "tflite", "scratch", "handwriting"):
         deep = re.findall(
             rf"^\s*(?:from helpers\.{package}\b.*|import helpers\.{package}\b.*)$",
             source,
