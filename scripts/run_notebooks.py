@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -129,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         except Exception as exc:  # a failing notebook must not stop the others
             reason = type(exc).__name__
-            detail = str(exc).strip().splitlines()
+            # the kernel's traceback is coloured: keep the terminal codes out of the summary
+            detail = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip().splitlines()
             failures[path.stem] = f"{reason}: {detail[-1][:200]}" if detail else reason
             print(
                 f"[{mode}] {path.name} FAILED ({failures[path.stem]}); executed copy in {target}",

@@ -64,6 +64,7 @@ def test_runner_executes_in_order_reports_failures_and_writes_summary(tmp_path):
     summary = (reports / "summary.md").read_text()
     assert "Run mode: **quick**" in summary
     assert "| 01_broken | FAILED: " in summary and "deliberate failure" in summary
+    assert "\x1b[" not in summary  # no terminal colour codes from the kernel's traceback
     assert "| 00_ok | ran, recorded no results |" in summary and "| 02_after |" in summary
     assert "scratch" not in summary
     assert set(json.loads((reports / "wall_times.json").read_text())) == {"00_ok", "02_after"}
