@@ -56,6 +56,10 @@ def load_model(name: str, compile: bool = False) -> Any | None:
     path = model_path(name)
     if not path.is_file():
         return None
+    if is_sr_model(name):  # the int8-friendly FSRCNN has a custom layer: register it before loading
+        from helpers.sr.models import depth_to_space_layer
+
+        depth_to_space_layer()
     return keras.saving.load_model(path, compile=compile)
 
 

@@ -1,5 +1,9 @@
 """Where trained models live: one place for paths, saving, loading and load_or_train."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -92,3 +96,24 @@ def test_load_or_train_trains_saves_and_dispatches_by_name(quick_repo, monkeypat
 def test_load_or_train_without_splits_says_what_to_do(quick_repo):
     with pytest.raises(ValueError, match="splits=data.load_mnist_splits"):
         artifacts.load_or_train("resnet")
+
+
+def test_an_anchor_fsrcnn_reloads_in_a_fresh_process(quick_repo):
+    """The int8-friendly FSRCNN has a custom layer (DepthToSpace): load_model registers it first."""
+    from helpers import sr
+
+    model = sr.build_fsrcnn_anchor(scale=2, d=8, s=4, m=1)
+    artifacts.save_model(model, "fsrcnn_anchor_x2")
+    code = (
+        "import pathlib\n"
+        "import numpy as np\n"
+        "from helpers import artifacts, config\n"
+        f"config.REPO_ROOT = pathlib.Path({str(quick_repo)!r})\n"
+        "m = artifacts.load_model('fsrcnn_anchor_x2')\n"
+        "x = np.linspace(0, 1, 16, dtype='float32').reshape(1, 4, 4, 1)\n"
+        "print(float(np.abs(np.asarray(m(x)) - x.repeat(2, 1).repeat(2, 2)).max()))\n"
+    )
+    env = {**os.environ, config.MODE_ENV_VAR: "quick"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert float(done.stdout.strip().splitlines()[-1]) < 1e-6  # untrained: nearest neighbour

@@ -45,6 +45,16 @@ def test_empty_or_missing_folder_gives_a_clear_error(tmp_path):
         sr.load_sr_images("train", folder=tmp_path / "missing")
 
 
+def test_unreadable_file_in_a_folder_names_the_file_and_the_fix(tmp_path):
+    for i in range(3):
+        Image.fromarray(np.full((16, 16, 3), i * 40, np.uint8)).save(tmp_path / f"img{i}.png")
+    (tmp_path / "x.png").write_text("this is text, not a picture")
+    with pytest.raises(ValueError, match=r"x\.png.*not a readable image.*remove it") as err:
+        [sr.load_sr_images(s, folder=tmp_path) for s in ("train", "val", "test")]
+    assert isinstance(err.value, sr.UnreadableImageError)
+    assert "UnidentifiedImageError" in str(err.value)
+
+
 # ----------------------------------------------------------------------------- colour
 def test_ycbcr_of_white_black_and_red_match_bt601_studio_swing():
     ycc = sr.rgb_to_ycbcr(np.array([[[255, 255, 255], [0, 0, 0], [255, 0, 0]]], dtype=np.uint8))

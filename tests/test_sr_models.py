@@ -99,7 +99,7 @@ def test_bad_model_names_list_the_accepted_ones(bad):
 
 def test_every_saved_model_name_is_accepted_and_names_are_unique():
     accepted = sr.accepted_names()
-    assert len(accepted) == len(set(accepted)) == 5 * 3
+    assert len(accepted) == len(set(accepted)) == len(sr.VARIANTS) * 3 == 6 * 3
     assert set(sr.MODEL_NAMES) <= set(accepted)
     assert all(sr.fsrcnn_spec(n)["scale"] == int(n[-1]) for n in accepted)
 

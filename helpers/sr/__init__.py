@@ -4,7 +4,8 @@
 
 * :mod:`helpers.sr.data`: offline photographs and their splits, BT.601 YCbCr, bicubic degradation,
   aligned patches (``check_scale`` is the one check of an upscaling factor);
-* :mod:`helpers.sr.models`: the FSRCNN builder, model names, counts, bicubic start, transfer;
+* :mod:`helpers.sr.models`: the FSRCNN builder, the int8-friendly anchor variant, model names, counts,
+  bicubic start, transfer;
 * :mod:`helpers.sr.metrics`: PSNR and SSIM on the Y channel with a border shave, as in the literature;
 * :mod:`helpers.sr.evaluation`: upscaling whole images, PSNR/SSIM tables (indexed by image, with a
   final "mean" row), speed and the cost/quality table;
@@ -19,6 +20,7 @@ from helpers.sr.data import (
     DOWNSCALE_FACTORS,
     SR_SPLITS,
     PatchSampler,
+    UnreadableImageError,
     as_uint8_image,
     bicubic_downscale,
     bicubic_resize,
@@ -56,19 +58,23 @@ from helpers.sr.figures import (
 from helpers.sr.metrics import gaussian_window, psnr_from_mse, psnr_y, ssim_map, ssim_y
 from helpers.sr.models import (
     ACTIVATIONS,
+    ANCHOR_NAME,
     DECONV_NAME,
     MODEL_NAMES,
     VARIANTS,
     accepted_names,
     build_fsrcnn,
+    build_fsrcnn_anchor,
     cubic_kernel_1d,
     deconv_tap_offsets,
+    depth_to_space_layer,
     fsrcnn_config,
     fsrcnn_from_name,
     fsrcnn_scale,
     fsrcnn_spec,
     fsrcnn_weight_count,
     init_as_bicubic,
+    is_anchor_model,
     layer_macs_table,
     macs_per_output_pixel,
     receptive_field,
@@ -82,6 +88,7 @@ __all__ = [
     "DOWNSCALE_FACTORS",
     "SR_SPLITS",
     "PatchSampler",
+    "UnreadableImageError",
     "as_uint8_image",
     "bicubic_downscale",
     "bicubic_resize",
@@ -101,19 +108,23 @@ __all__ = [
     "ycbcr_to_rgb",
     # models
     "ACTIVATIONS",
+    "ANCHOR_NAME",
     "DECONV_NAME",
     "MODEL_NAMES",
     "VARIANTS",
     "accepted_names",
     "build_fsrcnn",
+    "build_fsrcnn_anchor",
     "cubic_kernel_1d",
     "deconv_tap_offsets",
+    "depth_to_space_layer",
     "fsrcnn_config",
     "fsrcnn_from_name",
     "fsrcnn_scale",
     "fsrcnn_spec",
     "fsrcnn_weight_count",
     "init_as_bicubic",
+    "is_anchor_model",
     "layer_macs_table",
     "macs_per_output_pixel",
     "receptive_field",

@@ -99,12 +99,25 @@ def _skimage_photo(name: str) -> np.ndarray:
     return img
 
 
-def _read_image_file(path: Path) -> np.ndarray:
-    """Return the image file at ``path`` as uint8 RGB."""
-    from PIL import Image as PILImage
+class UnreadableImageError(ValueError):
+    """A file in a user's image folder is not an image Pillow can read (the message names the file)."""
 
-    with PILImage.open(path) as im:
-        return np.asarray(im.convert("RGB"), dtype=np.uint8)
+
+def _read_image_file(path: Path) -> np.ndarray:
+    """Return the image file at ``path`` as uint8 RGB, or raise :class:`UnreadableImageError` naming it."""
+    from PIL import Image as PILImage
+    from PIL import UnidentifiedImageError
+
+    try:
+        with PILImage.open(path) as im:
+            return np.asarray(im.convert("RGB"), dtype=np.uint8)
+    except (UnidentifiedImageError, OSError, SyntaxError) as err:
+        # Pillow reports truncated or corrupt files as OSError / SyntaxError, unknown formats as
+        # UnidentifiedImageError; all three mean the same to the user: this file is not a picture.
+        raise UnreadableImageError(
+            f"{str(path)!r} is not a readable image ({type(err).__name__}: {err}): remove it from "
+            f"the folder, or convert it to PNG/JPEG (e.g. re-save it in an image editor)"
+        ) from err
 
 
 def folder_split(names: Sequence[str], split: str) -> list[str]:

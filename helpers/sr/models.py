@@ -5,10 +5,17 @@ FSRCNN (Dong, Loy & Tang, 2016) works on the low-resolution Y channel and enlarg
 5x5 conv ``d`` (feature extraction) -> 1x1 conv ``s`` (shrinking) -> ``m`` x 3x3 conv ``s`` (mapping)
 -> 1x1 conv ``d`` (expanding) -> 9x9 transposed conv with stride ``scale`` (deconvolution), PReLU after
 every layer but the last.
+
+The int8-friendly variant (:func:`build_fsrcnn_anchor`, model names ``fsrcnn_anchor_x<scale>``) keeps
+that body but upsamples with a 3x3 convolution to ``scale**2`` channels and depth-to-space,
+and predicts a residual over a fixed nearest-neighbour "anchor" (the input repeated ``scale**2`` times
+along channels, added before depth-to-space); the output is clipped to [0, 1]. Every op quantizes to
+builtin int8 and the untrained model is exactly nearest-neighbour upsampling.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from types import ModuleType
 from typing import Any
@@ -19,7 +26,10 @@ from helpers import keras_policy
 from helpers.sr.data import check_scale
 
 ACTIVATIONS = ("prelu", "relu")
+# The upsampling layer: the transposed convolution of FSRCNN, the sub-pixel convolution (to scale**2
+# channels, before depth-to-space) of the anchor variant. Training gives it its own learning rate.
 DECONV_NAME = "deconvolution"
+ANCHOR_NAME = "nearest_anchor"
 
 # Model names: "fsrcnn[_<variant>]_x<scale>". Each variant changes one thing of FSRCNN(56, 12, 4).
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -28,6 +38,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "relu": {"activation": "relu"},
     "separable": {"separable": True},
     "bn": {"batch_norm": True},
+    # int8-friendly: residual over a nearest-neighbour anchor, depth-to-space upsampling, ReLU
+    "anchor": {"anchor": True, "activation": "relu"},
 }
 NAME_SCALES = (2, 3, 4)
 # The models notebook 07 trains and saves (later notebooks load them with artifacts.load_or_train).
@@ -68,9 +80,11 @@ def fsrcnn_spec(name: str) -> dict[str, Any]:
 
 
 def fsrcnn_from_name(name: str):
-    """Return the untrained FSRCNN ``name`` (see :func:`fsrcnn_spec`), bicubic-initialised unless it has BN."""
+    """Return the untrained FSRCNN ``name`` (see :func:`fsrcnn_spec`), bicubic-initialised unless it has BN or an anchor."""
     spec = fsrcnn_spec(name)
     model = build_fsrcnn(**spec)
+    if spec.get("anchor"):  # already starts as nearest-neighbour upsampling (zero residual)
+        return model
     # BN would rescale the pass-through channel of the bicubic start: BN models start from random weights.
     return model if spec.get("batch_norm") else init_as_bicubic(model)
 
@@ -84,13 +98,21 @@ def build_fsrcnn(
     separable: bool = False,
     batch_norm: bool = False,
     keras_module: ModuleType | None = None,
+    anchor: bool = False,
 ):
     """Return an un-compiled FSRCNN(d, s, m) for ``scale``: Y in [0, 1] (None, None, 1) -> (s*H, s*W, 1).
 
     ``separable`` makes the m mapping layers depthwise-separable; ``batch_norm`` adds
     BatchNormalization after every convolution but the last (whose bias then goes). ``keras_module``:
     None for Keras 3, ``keras_policy.legacy_keras()`` for the same model in tf_keras (tfmot).
+    ``anchor=True`` returns the int8-friendly variant instead (:func:`build_fsrcnn_anchor`).
     """
+    if anchor:
+        if batch_norm or keras_module is not None:
+            raise ValueError(
+                "the anchor variant is built in Keras 3 without batch_norm: drop batch_norm/keras_module"
+            )
+        return build_fsrcnn_anchor(scale, d, s, m, activation, separable)
     K = keras_module or keras_policy.modern_keras()
     scale = check_scale(scale)
     for arg, value in (("d", d), ("s", s), ("m", m)):
@@ -150,6 +172,131 @@ def build_fsrcnn(
     return K.Model(inputs, outputs, name=tag)
 
 
+@functools.cache
+def depth_to_space_layer() -> type:
+    """Return the ``DepthToSpace`` Keras layer class (TFLite DEPTH_TO_SPACE), registered for saving.
+
+    ``DepthToSpace(block_size)`` maps (n, h, w, b*b*c) -> (n, b*h, b*w, c): channel ``b*i + j`` of an
+    input pixel becomes the output pixel at row offset ``i``, column offset ``j``
+    (``tf.nn.depth_to_space``, NHWC). The class is made on first use so that importing
+    ``helpers.sr`` stays free of TensorFlow; call this once before ``keras.saving.load_model`` of an
+    anchor model in a fresh process (building any anchor model does it too).
+    """
+    import keras
+
+    @keras.saving.register_keras_serializable(package="helpers.sr")
+    class DepthToSpace(keras.layers.Layer):
+        """Rearrange ``block_size**2`` channels into ``block_size`` x ``block_size`` pixels."""
+
+        def __init__(self, block_size: int, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.block_size = check_scale(block_size)
+
+        def call(self, inputs):
+            import tensorflow as tf
+
+            return tf.nn.depth_to_space(inputs, self.block_size)
+
+        def compute_output_shape(self, input_shape):
+            n, h, w, c = input_shape
+            b = self.block_size
+            return (
+                n,
+                None if h is None else h * b,
+                None if w is None else w * b,
+                None if c is None else c // (b * b),
+            )
+
+        def get_config(self) -> dict[str, Any]:
+            return {**super().get_config(), "block_size": self.block_size}
+
+    return DepthToSpace
+
+
+def build_fsrcnn_anchor(
+    scale: int = 3,
+    d: int = 56,
+    s: int = 12,
+    m: int = 4,
+    activation: str = "relu",
+    separable: bool = False,
+):
+    """Return the un-compiled int8-friendly FSRCNN: Y in [0, 1] (None, None, 1) -> (s*H, s*W, 1) in [0, 1].
+
+    The FSRCNN body (5x5 d, 1x1 s, m x 3x3 s, 1x1 d, each + activation) feeds a 3x3 convolution to
+    ``scale**2`` channels (named ``deconvolution``: it does the deconvolution's job; at x3 it has the
+    same 4,536 weights as FSRCNN's 9x9 one). Its output is a residual added to the nearest-neighbour
+    anchor (the input concatenated ``scale**2`` times); depth-to-space (:func:`depth_to_space_layer`)
+    turns the sum into the enlarged image and a ReLU with ``max_value=1`` clips it to [0, 1]. The
+    last convolution starts at zero, so the untrained model is exactly nearest-neighbour upsampling.
+    Every op quantizes to builtin int8 (CONV_2D, CONCATENATION, ADD, DEPTH_TO_SPACE; the clip becomes
+    MINIMUM + RELU), and the anchor path only copies input values, so it keeps the input's int8 grid.
+    """
+    scale = check_scale(scale)
+    for arg, value in (("d", d), ("s", s), ("m", m)):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, np.integer))
+            or value < (0 if arg == "m" else 1)
+        ):
+            raise ValueError(
+                f"{arg} must be a {'non-negative' if arg == 'm' else 'positive'} integer, got {value!r}"
+            )
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+    keras = keras_policy.modern_keras()
+    depth_to_space = depth_to_space_layer()
+
+    def conv(x, filters, size, name, sep=False):
+        if sep:
+            x = keras.layers.SeparableConv2D(
+                filters,
+                size,
+                padding="same",
+                depthwise_initializer="he_normal",
+                pointwise_initializer="he_normal",
+                name=name,
+            )(x)
+        else:
+            x = keras.layers.Conv2D(
+                filters, size, padding="same", kernel_initializer="he_normal", name=name
+            )(x)
+        if activation == "prelu":
+            return keras.layers.PReLU(
+                shared_axes=[1, 2],
+                alpha_initializer=keras.initializers.Constant(0.25),
+                name=f"{name}_prelu",
+            )(x)
+        return keras.layers.ReLU(name=f"{name}_relu")(x)
+
+    inputs = keras.Input(shape=(None, None, 1), name="lr_y")
+    x = conv(inputs, d, 5, "feature_extraction")
+    x = conv(x, s, 1, "shrinking")
+    for i in range(1, m + 1):
+        x = conv(x, s, 3, f"mapping_{i}", sep=separable)
+    x = conv(x, d, 1, "expanding")
+    residual = keras.layers.Conv2D(
+        scale * scale,
+        3,
+        padding="same",
+        kernel_initializer="zeros",  # zero residual: the untrained model is the anchor itself
+        bias_initializer="zeros",
+        name=DECONV_NAME,
+    )(x)
+    anchor = keras.layers.Concatenate(axis=-1, name=ANCHOR_NAME)([inputs] * (scale * scale))
+    x = keras.layers.Add(name="residual_plus_anchor")([residual, anchor])
+    x = depth_to_space(scale, name="depth_to_space")(x)
+    outputs = keras.layers.ReLU(max_value=1.0, name="clip")(x)
+    tag = f"fsrcnn_anchor_{d}_{s}_{m}_x{scale}" + ("_prelu" if activation == "prelu" else "")
+    tag += "_separable" if separable else ""
+    return keras.Model(inputs, outputs, name=tag)
+
+
+def is_anchor_model(model: Any) -> bool:
+    """Return True if ``model`` is the int8-friendly anchor variant (it has the nearest-neighbour anchor layer)."""
+    return any(layer.name == ANCHOR_NAME for layer in model.layers)
+
+
 def cubic_kernel_1d(scale: int, taps: int = 9, a: float = -0.5) -> np.ndarray:
     """Return the 1-D bicubic (Keys, a = -0.5) upsampling kernel of a ``taps``-wide stride-``scale`` transposed conv.
 
@@ -180,6 +327,11 @@ def init_as_bicubic(model: Any):
     if any(type(layer).__name__ == "BatchNormalization" for layer in model.layers):
         raise ValueError(
             "init_as_bicubic does not apply to batch_norm models: train them from their random init"
+        )
+    if is_anchor_model(model):
+        raise ValueError(
+            "init_as_bicubic does not apply to anchor models: they start as nearest-neighbour "
+            "upsampling already (build_fsrcnn_anchor)"
         )
     scale = fsrcnn_scale(model)
     for layer in model.layers:
@@ -220,13 +372,16 @@ def fsrcnn_weight_count(model: Any) -> int:
 
 
 def fsrcnn_scale(model: Any) -> int:
-    """Return the upscaling factor of an FSRCNN model (the stride of its deconvolution)."""
+    """Return the upscaling factor of an FSRCNN model (the stride of its deconvolution, or the anchor variant's depth-to-space block)."""
+    for candidate in model.layers:
+        if type(candidate).__name__ == "DepthToSpace":
+            return int(candidate.block_size)
     layer = model.get_layer(DECONV_NAME)
     return int(layer.strides[0])
 
 
 def fsrcnn_config(model: Any) -> dict[str, Any]:
-    """Return the ``build_fsrcnn`` arguments (scale, d, s, m, activation, separable, batch_norm) of a model."""
+    """Return the ``build_fsrcnn`` arguments (scale, d, s, m, activation, separable, batch_norm; anchor=True for the anchor variant) of a model."""
     names = [layer.name for layer in model.layers]
     mapping = [n for n in names if n.startswith("mapping_") and n[8:].isdigit()]
     return {
@@ -238,6 +393,8 @@ def fsrcnn_config(model: Any) -> dict[str, Any]:
         "separable": bool(mapping)
         and type(model.get_layer(mapping[0])).__name__ == "SeparableConv2D",
         "batch_norm": "feature_extraction_bn" in names,
+        # only anchor models carry the key, so classic configs stay as they were
+        **({"anchor": True} if is_anchor_model(model) else {}),
     }
 
 
@@ -327,7 +484,8 @@ def transfer_fsrcnn(source: Any, scale: int):
 
     As in the paper, the convolution layers are shared between scales and only the deconvolution
     depends on the scale. Instead of a random start, the new deconvolution draws the same pattern
-    per LR pixel as the old one (:func:`resample_deconv_kernel`); fine-tune afterwards.
+    per LR pixel as the old one (:func:`resample_deconv_kernel`); fine-tune afterwards. For an anchor
+    model the new sub-pixel convolution starts at zero (nearest-neighbour upsampling) instead.
     """
     cfg = fsrcnn_config(source)
     from_scale, cfg["scale"] = cfg["scale"], scale
@@ -336,6 +494,9 @@ def transfer_fsrcnn(source: Any, scale: int):
     for layer in source.layers:
         if layer.name != DECONV_NAME and layer.weights:
             target.get_layer(layer.name).set_weights(layer.get_weights())
+    if cfg.get("anchor"):
+        # scale**2 output channels cannot be resampled: the new one starts at zero (nearest neighbour)
+        return target
     kernel, *bias = source.get_layer(DECONV_NAME).get_weights()
     target.get_layer(DECONV_NAME).set_weights(
         [resample_deconv_kernel(kernel, from_scale, scale), *bias]
