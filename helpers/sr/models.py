@@ -89,6 +89,21 @@ def fsrcnn_from_name(name: str):
     return model if spec.get("batch_norm") else init_as_bicubic(model)
 
 
+def _check_sizes(d: Any, s: Any, m: Any, activation: str) -> None:
+    """Raise ValueError unless d, s are positive and m non-negative integers and activation is known."""
+    for arg, value in (("d", d), ("s", s), ("m", m)):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, np.integer))
+            or value < (0 if arg == "m" else 1)
+        ):
+            raise ValueError(
+                f"{arg} must be a {'non-negative' if arg == 'm' else 'positive'} integer, got {value!r}"
+            )
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+
+
 def build_fsrcnn(
     scale: int = 3,
     d: int = 56,
@@ -115,17 +130,7 @@ def build_fsrcnn(
         return build_fsrcnn_anchor(scale, d, s, m, activation, separable)
     K = keras_module or keras_policy.modern_keras()
     scale = check_scale(scale)
-    for arg, value in (("d", d), ("s", s), ("m", m)):
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, np.integer))
-            or value < (0 if arg == "m" else 1)
-        ):
-            raise ValueError(
-                f"{arg} must be a {'non-negative' if arg == 'm' else 'positive'} integer, got {value!r}"
-            )
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+    _check_sizes(d, s, m, activation)
 
     def act(x, name):
         if activation == "prelu":
@@ -233,17 +238,7 @@ def build_fsrcnn_anchor(
     MINIMUM + RELU), and the anchor path only copies input values, so it keeps the input's int8 grid.
     """
     scale = check_scale(scale)
-    for arg, value in (("d", d), ("s", s), ("m", m)):
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, np.integer))
-            or value < (0 if arg == "m" else 1)
-        ):
-            raise ValueError(
-                f"{arg} must be a {'non-negative' if arg == 'm' else 'positive'} integer, got {value!r}"
-            )
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+    _check_sizes(d, s, m, activation)
     keras = keras_policy.modern_keras()
     depth_to_space = depth_to_space_layer()
 
