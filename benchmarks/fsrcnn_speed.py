@@ -64,8 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-steps", type=int, default=10, help="timed training steps")
     args = parser.parse_args(argv)
 
-    cpu = environment.cpu_info()
-    print(f"CPU: {cpu['model']} ({', '.join(cpu['isa']) or 'no AVX2/AVX-512/VNNI reported'})")
+    print(environment.cpu_line())
     print(
         f"TensorFlow {tf.__version__}, {os.cpu_count()} CPU cores, "
         f"load average {os.getloadavg()[0]:.1f}"

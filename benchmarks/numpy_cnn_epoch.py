@@ -40,8 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="BLAS threads (0: library default)")
     args = parser.parse_args(argv)
 
-    cpu = environment.cpu_info()
-    print(f"CPU: {cpu['model']} ({', '.join(cpu['isa']) or 'no AVX2/AVX-512/VNNI reported'})")
+    print(environment.cpu_line())
     print(
         f"NumPy {np.__version__}, {os.cpu_count()} CPU cores, load average "
         f"{os.getloadavg()[0]:.1f}, BLAS threads {args.threads or 'default'}"

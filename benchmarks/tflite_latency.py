@@ -54,8 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args(argv)
 
-    cpu = environment.cpu_info()
-    print(f"CPU: {cpu['model']} ({', '.join(cpu['isa']) or 'no AVX2/AVX-512/VNNI reported'})")
+    print(environment.cpu_line())
     print(f"{os.cpu_count()} cores; run mode {config.run_mode()}")
 
     config.set_seed(0)

@@ -100,6 +100,15 @@ def cpu_info(cpuinfo: str | None = None) -> dict[str, Any]:
     }
 
 
+def cpu_line(info: dict[str, Any] | None = None) -> str:
+    """Return ``"CPU: <model> (<instruction sets>)"``, the line every report and benchmark prints.
+
+    ``info`` is a :func:`cpu_info` result (default: this machine's).
+    """
+    info = cpu_info() if info is None else info
+    return f"CPU: {info['model']} ({', '.join(info['isa']) or 'no AVX2/AVX-512/VNNI reported'})"
+
+
 def _requirement_ranges(path: Path = REQUIREMENTS_FILE) -> dict[str, str]:
     """Return ``{package: specifier}`` for the guarded packages listed in ``requirements.txt``."""
     ranges = {}
@@ -181,13 +190,12 @@ def print_environment() -> dict[str, Any]:
     """Print the environment report and any version warning in a few readable lines; return the report."""
     env = environment_report()
     device = f"{len(env['gpus'])} GPU(s): {', '.join(env['gpus'])}" if env["gpus"] else "CPU only"
-    isa = ", ".join(env["cpu_isa"]) or "no AVX2/AVX-512/VNNI reported"
     print(f"Python {env['python']} | TensorFlow {env['tensorflow']} | Keras {env['keras']}")
     print(
         f"{env['platform']} | {env['cpu_count']} CPU cores | {device}"
         + (" | Colab" if env["colab"] else "")
     )
-    print(f"CPU: {env['cpu_model']} ({isa})")
+    print(cpu_line({"model": env["cpu_model"], "isa": env["cpu_isa"]}))
     quick_note = " (small data, few epochs: numbers are a smoke test, not results)"
     print(f"Run mode: {env['mode'].upper()}" + (quick_note if env["mode"] == "quick" else ""))
     for problem in env["version_problems"]:

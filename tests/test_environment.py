@@ -29,6 +29,13 @@ def test_cpu_info_of_this_machine_has_a_model_name():
     assert set(info["isa"]) <= set(environment.ISA_FLAGS.values())
 
 
+def test_cpu_line_names_the_model_and_says_when_no_instruction_set_is_known():
+    assert environment.cpu_line(environment.cpu_info(EPYC)) == "CPU: AMD EPYC 7B13 (AVX2, FMA)"
+    bare = {"model": "arm64", "isa": []}
+    assert environment.cpu_line(bare) == "CPU: arm64 (no AVX2/AVX-512/VNNI reported)"
+    assert environment.cpu_line().startswith("CPU: ")
+
+
 RANGES = {"tensorflow": ">=2.17,<2.22", "keras": ">=3.5,<4", "numpy": ">=1.26,<3"}
 
 
