@@ -11,7 +11,15 @@ from helpers.sr import data
 def test_builtin_splits_are_disjoint_rgb_uint8_with_colour_photos_in_test():
     splits = {s: sr.load_sr_images(s) for s in ("train", "val", "test")}
     names = [n for imgs in splits.values() for n, _ in imgs]
-    assert len(names) == len(set(names)) == 14
+    assert len(names) == len(set(names)) == 18
+    # the test photographs never change and are never trained on or validated on
+    assert [n for n, _ in splits["test"]] == ["astronaut", "coffee", "chelsea"]
+    # scikit-learn's two photographs and the motorcycle ship with the dependencies (offline)
+    assert {"china", "motorcycle"} <= {n for n, _ in splits["train"]}
+    assert "flower" in {n for n, _ in splits["val"]}
+    # chelsea and skimage's "cat" are the same photograph: it must not leak into training
+    cat = data._bundled_photo("chelsea")
+    assert all(img.shape != cat.shape or not np.array_equal(img, cat) for _, img in splits["train"])
     for imgs in splits.values():
         for name, img in imgs:
             assert img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3, name

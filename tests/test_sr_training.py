@@ -1,5 +1,6 @@
-"""FSRCNN training: best-epoch restore, the deconvolution's own learning rate, a time budget read
-from an injected clock (so the test does not depend on the machine's speed) and quick_train."""
+"""FSRCNN training with Keras fit: best-epoch restore, validation on fixed crops, the learning rate
+schedule, a time budget read from an injected clock (so the test does not depend on the machine's
+speed) and quick_train."""
 
 import numpy as np
 import pytest
@@ -51,7 +52,10 @@ def test_training_restores_the_best_epoch_and_reports_history():
     assert list(history["steps"]) == [15, 30, 45]
     assert len(history) == 3 and seconds > 0 and np.isfinite(history["loss"]).all()
     assert history["loss"].iloc[2] < history["loss"].iloc[0]
-    final = sr.evaluate_sr(model, images[1:], 2).loc["mean", "psnr"]
+    # the restored weights are the best epoch's: the same fixed crops give the best PSNR again
+    smallest = min(min(img.shape[:2]) for _, img in images[1:]) // 2
+    lr, hr = sr.validation_crops(images[1:], 2, patch_lr=min(training.VAL_PATCH_LR, smallest))
+    final = training.crops_psnr(model, lr, hr, 2)
     assert final == pytest.approx(history["val_psnr"].max(), abs=1e-4)
 
 
@@ -68,31 +72,31 @@ def test_learning_rate_follows_the_kits_warmup_cosine_over_the_steps():
     np.testing.assert_allclose(history["lr"], expected, rtol=1e-12)
 
 
-def test_deconv_lr_multiplier_zero_freezes_only_the_deconvolution():
-    model = sr.build_fsrcnn(2, d=8, s=4, m=1)
-    before = {
-        layer.name: [w.copy() for w in layer.get_weights()]
-        for layer in model.layers
-        if layer.weights
-    }
+def test_validation_crops_are_fixed_and_aligned():
     images = small_images()
-    sr.train_fsrcnn(
-        model,
-        images[:1],
-        images[1:],
-        2,
-        epochs=1,
-        steps_per_epoch=3,
-        deconv_lr_multiplier=0.0,
-        batch_size=4,
-        patch_lr=10,
-        verbose=False,
-    )
-    for name, weights in before.items():
-        changed = any(
-            not np.array_equal(a, b) for a, b in zip(weights, model.get_layer(name).get_weights())
-        )
-        assert changed == (name != "deconvolution"), name
+    lr1, hr1 = sr.validation_crops(images, 2, n=6, patch_lr=8)
+    lr2, hr2 = sr.validation_crops(images, 2, n=6, patch_lr=8)
+    assert lr1.shape == (6, 8, 8, 1) and hr1.shape == (6, 16, 16, 1)
+    np.testing.assert_array_equal(lr1, lr2)  # the same crops at every call: no sampling noise
+    np.testing.assert_array_equal(hr1, hr2)
+    with pytest.raises(ValueError, match="n must be a positive"):
+        sr.validation_crops(images, 2, n=0)
+
+
+def test_crops_psnr_is_the_psnr_of_the_shaved_pooled_error():
+    rng = np.random.default_rng(0)
+    hr = rng.random((3, 12, 12, 1)).astype(np.float32)
+    lr = hr[:, ::2, ::2]
+    pred = np.clip(hr + 0.01, 0, 1)
+
+    def model(x, training=False):
+        assert len(x) <= 2 and not training  # batched, inference mode
+        idx = [int(np.where((lr == xi).all(axis=(1, 2, 3)))[0][0]) for xi in x]
+        return pred[idx]
+
+    got = training.crops_psnr(model, lr, hr, 2, batch=2)
+    mse = np.mean(((pred.astype(np.float64) - hr)[:, 2:-2, 2:-2] * 255.0) ** 2)
+    assert got == pytest.approx(10 * np.log10(255.0**2 / mse), abs=1e-9)
 
 
 def test_training_rejects_bad_arguments():
@@ -130,8 +134,6 @@ def test_time_budget_stops_training_and_still_returns_the_best_weights():
     assert 1.0 <= seconds <= 1.0 + 10 * clock.tick  # fake seconds: the budget was used up
     assert history["seconds"].max() <= seconds
     assert history["lr"].iloc[len(history) - 1] < 0.1 * 1e-3  # the cosine ran over the time budget
-    final = sr.evaluate_sr(model, images[1:], 2).loc["mean", "psnr"]
-    assert final == pytest.approx(history["val_psnr"].max(), abs=1e-4)
 
 
 def test_a_slow_clock_ends_training_after_the_first_epoch():
@@ -150,8 +152,9 @@ def test_a_slow_clock_ends_training_after_the_first_epoch():
         verbose=False,
         clock=FakeClock(tick=1.0),
     )
-    # Reads: start (1), step 1 (2: elapsed 1), step 2 (3: elapsed 2), step 3 (4: elapsed 3 -> over
-    # budget, no step), end of epoch 1 (5). So exactly two steps and one epoch.
+    # Reads: start (1); before step 1 (2: elapsed 1), after it (3: elapsed 2); before step 2
+    # (4: elapsed 3), after it (5: elapsed 4 -> over the 2.5 s budget: stop). So exactly two steps
+    # and one epoch.
     assert list(history["steps"]) == [2] and len(history) == 1
 
 
@@ -180,7 +183,7 @@ def test_quick_train_builds_the_named_variant_and_trains_it_briefly(monkeypatch)
     monkeypatch.setattr(training, "train_fsrcnn", fake_train)
     model = sr.quick_train("fsrcnn_relu_x2")
     assert sr.fsrcnn_config(model)["activation"] == "relu" and sr.fsrcnn_scale(model) == 2
-    assert calls == dict(scale=2, steps=training.QUICK_STEPS, train=9, val=2)
+    assert calls == dict(scale=2, steps=training.QUICK_STEPS, train=12, val=3)
     assert 100 <= training.QUICK_STEPS <= 1000  # "a few hundred steps"
 
 
@@ -199,3 +202,12 @@ def test_load_or_train_trains_a_missing_fsrcnn_with_quick_train_and_saves_it(tmp
     assert not trained_again
     x = np.random.default_rng(0).random((1, 16, 16, 1), dtype=np.float32)
     np.testing.assert_allclose(np.asarray(again(x)), np.asarray(model(x)), atol=1e-6)
+
+
+def test_budget_schedule_rejects_bad_budgets():
+    with pytest.raises(ValueError, match="total_steps"):
+        training.BudgetSchedule(1e-3, 0)
+    with pytest.raises(ValueError, match="max_seconds"):
+        training.BudgetSchedule(1e-3, 10, max_seconds=-1)
+    with pytest.raises(AttributeError, match="no attribute 'NoSuchCallback'"):
+        training.NoSuchCallback  # noqa: B018

@@ -9,7 +9,9 @@
 * :mod:`helpers.sr.metrics`: PSNR and SSIM on the Y channel with a border shave, as in the literature;
 * :mod:`helpers.sr.evaluation`: upscaling whole images, PSNR/SSIM tables (indexed by image, with a
   final "mean" row), speed and the cost/quality table;
-* :mod:`helpers.sr.training`: ``train_fsrcnn`` and ``quick_train`` (used by ``artifacts.load_or_train``);
+* :mod:`helpers.sr.training`: ``train_fsrcnn`` (Keras ``fit`` with a budget schedule and validation
+  Y-PSNR on fixed crops) and ``quick_train`` (used by ``artifacts.load_or_train``);
+* :mod:`helpers.sr.pretrained`: the long-trained models shipped in ``data/pretrained`` (sha256 checked);
 * :mod:`helpers.sr.figures`: the figures of notebook 07.
 
 Saving and loading trained models goes through ``helpers.artifacts`` (e.g.
@@ -81,7 +83,18 @@ from helpers.sr.models import (
     resample_deconv_kernel,
     transfer_fsrcnn,
 )
-from helpers.sr.training import quick_train, train_fsrcnn
+from helpers.sr.pretrained import (
+    PRETRAINED_DIR,
+    PretrainedChecksumError,
+    compact_keras_file,
+    load_pretrained,
+    pretrained_names,
+    pretrained_path,
+    pretrained_record,
+    read_manifest,
+    write_manifest_entry,
+)
+from helpers.sr.training import crops_psnr, quick_train, train_fsrcnn, validation_crops
 
 __all__ = [
     # data
@@ -146,6 +159,17 @@ __all__ = [
     "versus_bicubic",
     # training
     "quick_train",
+    "PRETRAINED_DIR",
+    "PretrainedChecksumError",
+    "load_pretrained",
+    "compact_keras_file",
+    "pretrained_names",
+    "pretrained_path",
+    "pretrained_record",
+    "read_manifest",
+    "write_manifest_entry",
+    "crops_psnr",
+    "validation_crops",
     "train_fsrcnn",
     # figures
     "plot_fsrcnn_architecture",

@@ -22,25 +22,34 @@ import numpy as np
 Image = np.ndarray
 NamedImages = list[tuple[str, np.ndarray]]
 
-# Fixed split of scikit-image's offline photographs (public domain / CC0; no network needed).
-# Test: three varied, detailed colour photographs (portrait, still life, animal fur). Validation: two
-# small pictures, cheap to evaluate after every epoch. Training: everything else; the rocket is here
-# because the training set otherwise holds few natural photographs.
+# Fixed split of the photographs that ship with the kit's dependencies (no network needed):
+# scikit-image's bundled pictures (public domain / CC0) and scikit-learn's two sample photographs
+# (china, flower: CC BY 2.0, see data/README.md for the attribution).
+# Test: three varied, detailed colour photographs (portrait, still life, animal fur); it never
+# changes and is never trained on. Validation: three pictures, evaluated as many fixed crops after
+# every epoch. Training: everything else that is a photograph (scikit-image's synthetic pictures,
+# text and binary masks are left out).
 SR_SPLITS: dict[str, tuple[str, ...]] = {
     "train": (
         "rocket",
+        "motorcycle",
+        "china",
         "camera",
         "moon",
         "hubble_deep_field",
         "retina",
         "immunohistochemistry",
+        "cell",
         "brick",
         "grass",
         "gravel",
     ),
-    "val": ("clock", "coins"),
+    "val": ("clock", "coins", "flower"),
     "test": ("astronaut", "coffee", "chelsea"),
 }
+# Photographs that do not come from ``skimage.data.<name>()``: name -> how to read them.
+_SKLEARN_PHOTOS = {"china": "china.jpg", "flower": "flower.jpg"}
+_SKIMAGE_ALIASES = {"motorcycle": "stereo_motorcycle"}  # the left view of the stereo pair
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 FOLDER_SPLIT_FRACTIONS = {"val": 0.1, "test": 0.2}
 DOWNSCALE_FACTORS = (1.0, 0.9, 0.8, 0.7, 0.6)  # FSRCNN paper's data augmentation
@@ -89,11 +98,18 @@ def as_uint8_image(img: np.ndarray, name: str = "image") -> np.ndarray:
 
 
 @cache
-def _skimage_photo(name: str) -> np.ndarray:
-    """Return one of scikit-image's bundled photographs as uint8 RGB (read once, then cached)."""
-    import skimage.data
+def _bundled_photo(name: str) -> np.ndarray:
+    """Return a photograph bundled with scikit-image or scikit-learn as uint8 RGB (read once, cached)."""
+    if name in _SKLEARN_PHOTOS:
+        from sklearn.datasets import load_sample_image
 
-    img = getattr(skimage.data, name)()
+        img = load_sample_image(_SKLEARN_PHOTOS[name])
+    else:
+        import skimage.data
+
+        img = getattr(skimage.data, _SKIMAGE_ALIASES.get(name, name))()
+        if isinstance(img, tuple):  # stereo_motorcycle: (left, right, disparity)
+            img = img[0]
     img = _to_rgb_uint8(img, name)
     img.setflags(write=False)
     return img
@@ -139,14 +155,15 @@ def folder_split(names: Sequence[str], split: str) -> list[str]:
 def load_sr_images(split: str, folder: str | Path | None = None) -> NamedImages:
     """Return the ``split`` ("train", "val", "test") images as a list of (name, uint8 RGB HxWx3).
 
-    Without ``folder``: the fixed split of scikit-image's offline photographs in :data:`SR_SPLITS`.
+    Without ``folder``: the fixed split of the offline photographs in :data:`SR_SPLITS` (bundled with
+    scikit-image and scikit-learn).
     With ``folder``: the png/jpg/bmp files in it (e.g. a downloaded T91 or DIV2K), split
     deterministically by sorted file name (about 70 % train, 10 % val, 20 % test).
     """
     if split not in SR_SPLITS:
         raise ValueError(f"split must be one of {sorted(SR_SPLITS)}, got {split!r}")
     if folder is None:
-        return [(name, _skimage_photo(name)) for name in SR_SPLITS[split]]
+        return [(name, _bundled_photo(name)) for name in SR_SPLITS[split]]
     folder = Path(folder).expanduser()
     if not folder.is_dir():
         raise FileNotFoundError(

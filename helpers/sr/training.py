@@ -1,13 +1,23 @@
-"""Training FSRCNN: Adam on random aligned patches, a warm-up + cosine learning rate over a step or
-wall-time budget, early stopping on validation Y-PSNR, and ``quick_train`` for ``artifacts.load_or_train``.
+"""Training FSRCNN with Keras ``fit``: random aligned patches, a warm-up + cosine learning rate over a
+step or wall-time budget, validation Y-PSNR on many fixed crops after every epoch, best weights kept.
 
-The learning rate comes from ``helpers.schedules.warmup_cosine`` as a function of *progress*: the
-larger of the fraction of steps done and the fraction of the time budget used, so a slow or shared
-CPU still ends its budget with a low learning rate.
+Two callbacks do the work Keras has no built-in for:
+
+* :class:`BudgetSchedule` sets the learning rate before every step from ``schedules.warmup_cosine``
+  as a function of *progress* (the larger of the fraction of steps done and the fraction of the
+  time budget used, so a slow or shared CPU still ends its budget with a low rate) and stops
+  training when the budget is used up;
+* :class:`ValidationPSNR` measures Y-PSNR (0..255, border of ``scale`` pixels shaved) on fixed
+  validation crops, adds ``val_psnr`` to the epoch logs, keeps the best weights and restores them
+  at the end. There is no early stopping: with the rate decaying to 1 % of its peak, training runs
+  its whole budget and the best epoch is the one kept.
+
+Keras' own ``CSVLogger`` and ``History`` record the rest.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable
@@ -16,15 +26,176 @@ from typing import Any
 import numpy as np
 
 from helpers import config, schedules
-from helpers.sr.data import NamedImages, PatchSampler, load_sr_images
-from helpers.sr.evaluation import MEAN_ROW, degraded_triples, evaluate_triples
-from helpers.sr.models import DECONV_NAME, fsrcnn_from_name, fsrcnn_scale, fsrcnn_spec
+from helpers.sr.data import NamedImages, PatchSampler, check_scale, load_sr_images
+from helpers.sr.metrics import PEAK, psnr_from_mse
+from helpers.sr.models import fsrcnn_from_name, fsrcnn_scale, fsrcnn_spec
 
 WARMUP_FRACTION = 0.03  # of the budget: Adam's first steps are large, a short ramp keeps them sane
 INITIAL_FRACTION = 0.01  # of the peak learning rate, at the first step
 FINAL_FRACTION = 0.01  # of the peak learning rate, at the end of the budget
+VAL_CROPS = (
+    256  # fixed validation crops: the mean over many crops makes the epoch-to-epoch noise small
+)
+VAL_PATCH_LR = 32  # LR pixels per side of a validation crop
 QUICK_STEPS = 300
 QUICK_EPOCHS = 3
+
+
+def validation_crops(
+    images: NamedImages, scale: int, n: int = VAL_CROPS, patch_lr: int = VAL_PATCH_LR, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``n`` fixed (LR Y, HR Y) crops of ``images`` in [0, 1]: the same crops for every call.
+
+    No augmentation: crops of the images as they are, at seeded random places (every image equally
+    likely). Images smaller than ``patch_lr`` LR pixels are left out by the sampler.
+    """
+    scale = check_scale(scale)
+    if n < 1:
+        raise ValueError(f"n must be a positive number of validation crops, got {n}")
+    sampler = PatchSampler(images, scale, patch_lr=patch_lr, augment=False, seed=seed)
+    return sampler.sample(n)
+
+
+def crops_psnr(model: Any, lr: np.ndarray, hr: np.ndarray, scale: int, batch: int = 64) -> float:
+    """Return the Y-PSNR (dB, peak 255) of ``model`` on crops: one MSE over all crops, border shaved.
+
+    The prediction is clipped to [0, 1] like a saved image; a border of ``scale`` HR pixels is left
+    out of every crop, as in the literature's protocol for whole images.
+    """
+    sq_err, count = 0.0, 0
+    for i in range(0, len(lr), batch):
+        pred = np.clip(np.asarray(model(lr[i : i + batch], training=False), np.float64), 0.0, 1.0)
+        diff = (pred - hr[i : i + batch])[:, scale:-scale, scale:-scale] * PEAK
+        sq_err += float(np.sum(diff**2))
+        count += diff.size
+    return psnr_from_mse(sq_err / count)
+
+
+CALLBACK_NAMES = ("BudgetSchedule", "ValidationPSNR", "EpochPrinter")
+
+
+@functools.cache
+def _callback_classes() -> dict[str, type]:
+    """Return the Keras callback classes, made on first use so that importing ``helpers.sr`` stays
+    free of TensorFlow (``training.BudgetSchedule`` etc. resolve through the module's ``__getattr__``)."""
+    import keras
+
+    class BudgetSchedule(keras.callbacks.Callback):
+        """Keras callback: warm-up + cosine learning rate over ``total_steps`` or ``max_seconds``.
+
+        Before every step the optimizer's rate is set to ``schedules.warmup_cosine(progress, lr, ...)``,
+        where progress is the larger of ``steps / total_steps`` and ``elapsed / max_seconds``; training
+        stops when progress reaches 1. ``clock`` returns seconds (injected by tests).
+        """
+
+        def __init__(
+            self,
+            lr: float,
+            total_steps: int,
+            max_seconds: float | None = None,
+            clock: Callable[[], float] = time.perf_counter,
+        ) -> None:
+            super().__init__()
+            if total_steps < 1:
+                raise ValueError(f"total_steps must be positive, got {total_steps}")
+            if max_seconds is not None and max_seconds <= 0:
+                raise ValueError(
+                    f"max_seconds must be positive (or None for no time limit), got {max_seconds}"
+                )
+            if not callable(clock):
+                raise TypeError(
+                    f"clock must be a function returning seconds, got {type(clock).__name__}"
+                )
+            self.lr, self.total_steps, self.max_seconds, self.clock = (
+                lr,
+                total_steps,
+                max_seconds,
+                clock,
+            )
+            self.steps, self.start, self.current_lr, self.out_of_time = 0, 0.0, lr, False
+
+        def progress(self) -> float:
+            """Return the fraction of the budget used (0..1+): steps or wall time, whichever is larger."""
+            by_time = (self.clock() - self.start) / self.max_seconds if self.max_seconds else 0.0
+            return max(self.steps / self.total_steps, by_time)
+
+        def elapsed(self) -> float:
+            """Return the seconds since training began."""
+            return self.clock() - self.start
+
+        def on_train_begin(self, logs=None):
+            self.steps, self.start, self.out_of_time = 0, self.clock(), False
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self.current_lr = schedules.warmup_cosine(
+                self.progress(), self.lr, WARMUP_FRACTION, INITIAL_FRACTION, FINAL_FRACTION
+            )
+            self.model.optimizer.learning_rate.assign(self.current_lr)
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.steps += 1
+            if self.progress() >= 1.0:
+                self.out_of_time = self.steps < self.total_steps
+                self.model.stop_training = True
+
+        def on_epoch_end(self, epoch, logs=None):
+            if logs is not None:
+                logs.update({"lr": self.current_lr, "steps": self.steps, "seconds": self.elapsed()})
+
+    class ValidationPSNR(keras.callbacks.Callback):
+        """Keras callback: Y-PSNR on fixed validation crops after every epoch; best weights kept.
+
+        Adds ``val_psnr`` (dB) to the epoch logs (so Keras' ``History`` and ``CSVLogger`` record it),
+        remembers the weights of the best epoch and restores them when training ends.
+        """
+
+        def __init__(self, lr: np.ndarray, hr: np.ndarray, scale: int) -> None:
+            super().__init__()
+            self.lr, self.hr, self.scale = lr, hr, scale
+            self.best_psnr, self.best_epoch, self.best_weights = -math.inf, None, None
+
+        def on_epoch_end(self, epoch, logs=None):
+            psnr = crops_psnr(self.model, self.lr, self.hr, self.scale)
+            if logs is not None:
+                logs["val_psnr"] = psnr
+            if psnr > self.best_psnr:
+                self.best_psnr, self.best_epoch = psnr, epoch + 1
+                self.best_weights = self.model.get_weights()
+
+        def on_train_end(self, logs=None):
+            if self.best_weights is not None:
+                self.model.set_weights(self.best_weights)
+
+    class EpochPrinter(keras.callbacks.Callback):
+        """Keras callback: one line per epoch (step, loss, validation PSNR, a * at a new best, rate, time)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.best = -math.inf
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            psnr = logs.get("val_psnr", math.nan)
+            star = " *" if psnr > self.best else "  "
+            self.best = max(self.best, psnr)
+            print(
+                f"epoch {epoch + 1:3d}  step {logs.get('steps', 0):6d}  loss {logs.get('loss', math.nan):.2e}  "
+                f"val PSNR {psnr:6.3f} dB{star}  lr {logs.get('lr', math.nan):.1e}  "
+                f"{logs.get('seconds', 0):5.0f} s",
+                flush=True,
+            )
+
+    return {
+        "BudgetSchedule": BudgetSchedule,
+        "ValidationPSNR": ValidationPSNR,
+        "EpochPrinter": EpochPrinter,
+    }
+
+
+def __getattr__(name: str) -> Any:
+    if name in CALLBACK_NAMES:
+        return _callback_classes()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def train_fsrcnn(
@@ -35,24 +206,24 @@ def train_fsrcnn(
     epochs: int,
     steps_per_epoch: int,
     lr: float = 1e-3,
-    deconv_lr_multiplier: float = 1.0,
-    patience: int | None = None,
     batch_size: int = 32,
     patch_lr: int = 24,
     seed: int = 42,
     max_seconds: float | None = None,
     verbose: bool = True,
     clock: Callable[[], float] = time.perf_counter,
+    val_crops: int = VAL_CROPS,
+    csv_log: str | None = None,
 ) -> tuple[Any, float]:
-    """Return (history, seconds) of training ``model`` in place: Adam on Y patches, early stopping on val PSNR.
+    """Return (history, seconds) of training ``model`` in place with ``model.fit``; best epoch kept.
 
-    Loss: MSE on Y in [0, 1]; learning rate: ``lr`` with warm-up and cosine decay over the budget.
-    The budget is ``epochs * steps_per_epoch`` steps or ``max_seconds`` of wall time (read from
-    ``clock``, in seconds), whichever runs out first. The validation PSNR is measured after every
-    epoch; the best weights are restored at the end and training stops early after ``patience``
-    epochs without improvement. ``deconv_lr_multiplier`` scales the deconvolution's learning rate
-    (the paper uses a 10x smaller one). ``history`` is a DataFrame with one row per epoch:
-    epoch, steps (cumulative), loss, val_psnr (dB), lr, seconds (since the start).
+    Loss: MSE on Y in [0, 1]; Adam; the learning rate rises to ``lr`` over the first 3 % of the
+    budget and follows a cosine down to 1 % of it (:class:`BudgetSchedule`). The budget is
+    ``epochs * steps_per_epoch`` steps or ``max_seconds`` of wall time (read from ``clock``),
+    whichever runs out first. After every epoch the Y-PSNR on ``val_crops`` fixed crops of
+    ``val_images`` is measured (:class:`ValidationPSNR`); the best epoch's weights are restored at
+    the end. ``csv_log`` writes Keras' CSV log of every epoch. ``history`` is a DataFrame with one
+    row per epoch: epoch, steps (cumulative), loss, val_psnr (dB), lr, seconds (since the start).
     """
     import keras
     import pandas as pd
@@ -63,94 +234,51 @@ def train_fsrcnn(
         raise ValueError(
             f"the model upscales x{fsrcnn_scale(model)} but scale={scale!r}: pass scale={fsrcnn_scale(model)}"
         )
-    scale = fsrcnn_scale(model)
     if epochs < 1 or steps_per_epoch < 1:
         raise ValueError(
             f"epochs and steps_per_epoch must be positive, got {epochs} and {steps_per_epoch}"
         )
-    if deconv_lr_multiplier < 0:
-        raise ValueError(f"deconv_lr_multiplier must be >= 0, got {deconv_lr_multiplier}")
-    if max_seconds is not None and max_seconds <= 0:
-        raise ValueError(
-            f"max_seconds must be positive (or None for no time limit), got {max_seconds}"
-        )
-    if not callable(clock):
-        raise TypeError(f"clock must be a function returning seconds, got {type(clock).__name__}")
-
+    classes = _callback_classes()
+    budget = classes["BudgetSchedule"](lr, epochs * steps_per_epoch, max_seconds, clock)
     sampler = PatchSampler(train_images, scale, patch_lr=patch_lr, seed=seed)
-    val = degraded_triples(val_images, scale)
-    # Two optimisers so the deconvolution can learn at its own rate (the paper's 10x smaller one).
-    deconv_vars = model.get_layer(DECONV_NAME).trainable_weights
-    deconv_ids = {id(v) for v in deconv_vars}
-    body_vars = [v for v in model.trainable_weights if id(v) not in deconv_ids]
-    opt_body = keras.optimizers.Adam(learning_rate=lr)
-    opt_deconv = keras.optimizers.Adam(learning_rate=lr)
-    opt_body.build(body_vars)
-    opt_deconv.build(deconv_vars)
-
-    @tf.function(reduce_retracing=True)
-    def train_step(x, y):
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(tf.square(model(x, training=True) - y))
-        grads = tape.gradient(loss, body_vars + deconv_vars)
-        opt_body.apply(grads[: len(body_vars)], body_vars)
-        opt_deconv.apply(grads[len(body_vars) :], deconv_vars)
-        return loss
-
-    total_steps = epochs * steps_per_epoch
-    rows, best_psnr, best_weights, since_best, step, current_lr = [], -math.inf, None, 0, 0, lr
-    start = clock()
-    for epoch in range(1, epochs + 1):
-        losses, progress = [], 0.0
-        for _ in range(steps_per_epoch):
-            elapsed = clock() - start
-            progress = max(step / total_steps, elapsed / max_seconds if max_seconds else 0.0)
-            if progress >= 1.0:
-                break
-            current_lr = schedules.warmup_cosine(
-                progress, lr, WARMUP_FRACTION, INITIAL_FRACTION, FINAL_FRACTION
-            )
-            opt_body.learning_rate.assign(current_lr)
-            opt_deconv.learning_rate.assign(current_lr * deconv_lr_multiplier)
-            x, y = sampler.sample(batch_size)
-            losses.append(float(train_step(tf.constant(x), tf.constant(y))))
-            step += 1
-        if not losses:
-            break
-        val_psnr = float(evaluate_triples(model, val, scale).loc[MEAN_ROW, "psnr"])
-        elapsed = clock() - start
-        rows.append(
-            {
-                "epoch": epoch,
-                "steps": step,
-                "loss": float(np.mean(losses)),
-                "val_psnr": val_psnr,
-                "lr": current_lr,
-                "seconds": elapsed,
-            }
+    p, s = sampler.patch_lr, sampler.scale
+    signature = (
+        tf.TensorSpec((batch_size, p, p, 1), tf.float32),
+        tf.TensorSpec((batch_size, s * p, s * p, 1), tf.float32),
+    )
+    data = tf.data.Dataset.from_generator(
+        lambda: sampler.batches(batch_size), output_signature=signature
+    ).prefetch(2)
+    # Crops of VAL_PATCH_LR LR pixels, or smaller if a validation image is smaller than that.
+    smallest = min(min(img.shape[:2]) for _, img in val_images) // scale
+    val_patch = max(3, min(VAL_PATCH_LR, smallest))
+    crops = validation_crops(val_images, scale, n=val_crops, patch_lr=val_patch)
+    validation = classes["ValidationPSNR"](*crops, scale)
+    callbacks = [budget, validation]
+    if csv_log is not None:
+        callbacks.append(keras.callbacks.CSVLogger(str(csv_log)))
+    if verbose:
+        callbacks.append(classes["EpochPrinter"]())
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr), loss="mse")
+    fit = model.fit(
+        data,
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        callbacks=callbacks,
+        verbose=0,
+        shuffle=False,
+    )
+    seconds = budget.elapsed()
+    if verbose and budget.out_of_time:
+        print(f"stop: the {max_seconds:g} s budget is used up after {budget.steps} steps")
+    history = pd.DataFrame(fit.history)
+    history.insert(0, "epoch", np.arange(1, len(history) + 1))
+    history["steps"] = history["steps"].astype(int)
+    if verbose and validation.best_epoch is not None:
+        print(
+            f"best validation PSNR {validation.best_psnr:.3f} dB at epoch {validation.best_epoch}"
         )
-        improved = val_psnr > best_psnr
-        if improved:
-            best_psnr, best_weights, since_best = val_psnr, model.get_weights(), 0
-        else:
-            since_best += 1
-        if verbose:
-            print(
-                f"epoch {epoch:3d}  step {step:6d}  loss {rows[-1]['loss']:.2e}  val PSNR {val_psnr:6.3f} dB"
-                f"{' *' if improved else '  '}  lr {current_lr:.1e}  {elapsed:5.0f} s",
-                flush=True,
-            )
-        if patience is not None and since_best > patience:
-            if verbose:
-                print(f"early stop: no better validation PSNR for {patience} epochs")
-            break
-        if progress >= 1.0 or (max_seconds is not None and elapsed >= max_seconds):
-            if verbose and step < total_steps:
-                print(f"stop: the {max_seconds:g} s budget is used up after {step} steps")
-            break
-    if best_weights is not None:
-        model.set_weights(best_weights)
-    return pd.DataFrame(rows), clock() - start
+    return history[["epoch", "steps", "loss", "val_psnr", "lr", "seconds"]], seconds
 
 
 def quick_train(name: str, verbose: bool = False, steps: int | None = None) -> Any:
