@@ -1,13 +1,14 @@
-"""Median TFLite (LiteRT) latency at batch 1, float32 vs int8, with 1 and 2 threads: a classifier and FSRCNN x3.
+"""Median TFLite (LiteRT) latency at batch 1, float32 vs int8, 1 and 2 threads: a classifier and two FSRCNN x3.
 
-    .venv/bin/python benchmarks/tflite_latency.py                       # ResNet + FSRCNN x3 on a 256x256 LR image
+    .venv/bin/python benchmarks/tflite_latency.py                       # ResNet + FSRCNNs on a 256x256 LR image
     .venv/bin/python benchmarks/tflite_latency.py --classifier tiny_cnn --size 128 --repeats 20
 
 Prints the CPU model and its instruction sets first: the int8 / float32 ratio depends on them (with
 AVX-512 VNNI int8 ran at 0.32-0.45x of float32 for the classifiers; on a 2-core AMD EPYC with AVX2
-but no AVX-512/VNNI it took 1.45-2.0x). Uses the trained models of the current run mode
-(``artifacts.model_path``) when they exist and otherwise freshly built ones (latency does not depend
-on the weights' values). int8 models are calibrated on 200 training inputs (MNIST images / LR Y
+but no AVX-512/VNNI it took 1.45-2.0x). The classifier is the trained model of the current run mode
+(``artifacts.model_path``) when it exists and otherwise a freshly built one (latency does not depend
+on the weights' values); the FSRCNNs are the pretrained classic and int8-friendly (anchor) models
+shipped in ``data/pretrained``. int8 models are calibrated on 200 training inputs (MNIST images / LR Y
 patches). Each figure is the median of ``--repeats`` timed ``invoke()`` calls after warm-up calls
 (``TFLiteModel.latency_ms``); ratios are int8 time / float32 time (below 1 = int8 faster). Numbers
 depend on the machine and on whatever else runs on it.
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     lr_image = lr_image[:, : args.size, : args.size]
     if lr_image.shape[1] < args.size or lr_image.shape[2] < args.size:
         lr_image = rng.random((1, args.size, args.size, 1), dtype=np.float32)
-    fsrcnn, fsrcnn_source = _model("fsrcnn_x3", lambda: sr.build_fsrcnn(scale=3))
+    sr_calibration = sr.representative_lr_patches(200, 3, 32)
     cases = [
         (
             f"{args.classifier} (28x28)",
@@ -75,14 +76,10 @@ def main(argv: list[str] | None = None) -> int:
             splits["x_train"][:200],
             splits["x_test"][:1],
         ),
-        (
-            f"FSRCNN x3 ({args.size}x{args.size} LR)",
-            fsrcnn,
-            fsrcnn_source,
-            sr.representative_lr_patches(200, 3, 32),
-            lr_image,
-        ),
     ]
+    for name, label in (("fsrcnn_x3", "FSRCNN x3"), ("fsrcnn_anchor_x3", "anchor FSRCNN x3")):
+        model = sr.load_pretrained(name)
+        cases.append((f"{label} ({args.size}px LR)", model, "pretrained", sr_calibration, lr_image))
 
     print(
         f"median of {args.repeats} invokes at batch 1 (LiteRT Interpreter, default XNNPACK delegate)"
@@ -90,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     thread_cols = "".join(
         f"{f'fp32 {n}t ms':>13}{f'int8 {n}t ms':>13}{'int8/fp32':>11}" for n in args.threads
     )
-    header = f"{'model':<26}{'weights':<28}{'fp32 KB':>9}{'int8 KB':>9}" + thread_cols
+    header = f"{'model':<30}{'weights':<28}{'fp32 KB':>9}{'int8 KB':>9}" + thread_cols
     print(header)
     print("-" * len(header))
     for label, model, source, calibration, x1 in cases:
@@ -107,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         sizes = (
             f"{tflite.size_kb(variants['float32']):>9.1f}{tflite.size_kb(variants['int8']):>9.1f}"
         )
-        print(f"{label:<26}{source:<28}{sizes}{cols}", flush=True)
+        print(f"{label:<30}{source:<28}{sizes}{cols}", flush=True)
     return 0
 
 

@@ -26,9 +26,10 @@ def test_image_splits_and_training_figures():
     fig = sr.plot_image_splits({"train": [("a", img), ("b", img)], "test": [("c", img)]})
     assert len(fig.axes) == 4 and fig.axes[0].get_title() == "a\n20x30"
     plt.close(fig)
-    history = pd.DataFrame({"seconds": [1, 2], "val_psnr": [30.0, 31.0]})
+    history = pd.DataFrame({"steps": [10, 20], "loss": [2e-3, 1e-3], "val_psnr": [30.0, 31.0]})
     fig = sr.plot_sr_training({"run": history}, baseline_psnr=29.5)
-    assert fig.axes[0].get_xlabel() == "training time (s)"
+    assert [ax.get_xlabel() for ax in fig.axes] == ["training step", "training step"]
+    assert fig.axes[0].get_yscale() == "log" and "PSNR" in fig.axes[1].get_ylabel()
     plt.close(fig)
 
 

@@ -118,7 +118,9 @@ def test_the_training_script_trains_saves_and_records_then_transfers(tmp_path):
     assert record["steps"] == 4 and record["scale"] == 3 and record["weights"] == 12464
     assert record["command"].startswith("python scripts/train_fsrcnn.py --name fsrcnn_x3 --steps 4")
     assert np.isfinite(record["test_gain_db"]) and np.isfinite(record["best_val_psnr"])
-    assert (out / "logs" / "fsrcnn_x3.csv").is_file()
+    log = sr.pretrained_history("fsrcnn_x3", out)
+    assert list(log["epoch"]) == [1, 2] and list(log["steps"]) == [2, 4]
+    assert log["val_psnr"].max() == pytest.approx(record["best_val_psnr"], abs=1e-4)
     assert "saved" in (out / "logs" / "fsrcnn_x3.log").read_text()
     assert sr.fsrcnn_scale(sr.load_pretrained("fsrcnn_x3", out)) == 3  # checksum matches
     second = ["--name", "fsrcnn_x2", "--from", "fsrcnn_x3", *common, "--folder", str(photos)]

@@ -53,8 +53,7 @@ def test_training_restores_the_best_epoch_and_reports_history():
     assert len(history) == 3 and seconds > 0 and np.isfinite(history["loss"]).all()
     assert history["loss"].iloc[2] < history["loss"].iloc[0]
     # the restored weights are the best epoch's: the same fixed crops give the best PSNR again
-    smallest = min(min(img.shape[:2]) for _, img in images[1:]) // 2
-    lr, hr = sr.validation_crops(images[1:], 2, patch_lr=min(training.VAL_PATCH_LR, smallest))
+    lr, hr = sr.validation_crops(images[1:], 2, patch_lr=sr.val_patch_size(images[1:], 2))
     final = training.crops_psnr(model, lr, hr, 2)
     assert final == pytest.approx(history["val_psnr"].max(), abs=1e-4)
 
@@ -211,3 +210,16 @@ def test_budget_schedule_rejects_bad_budgets():
         training.BudgetSchedule(1e-3, 10, max_seconds=-1)
     with pytest.raises(AttributeError, match="no attribute 'NoSuchCallback'"):
         training.NoSuchCallback  # noqa: B018
+
+
+def test_bicubic_baseline_on_the_validation_crops():
+    images = small_images()
+    assert sr.val_patch_size(images, 2) == 30  # 60 px high / 2: smaller than VAL_PATCH_LR
+    assert sr.val_patch_size(sr.load_sr_images("val"), 3) == training.VAL_PATCH_LR
+    baseline = sr.bicubic_crops_psnr(images, 2, n=8)
+    # a network that is bicubic upscaling scores exactly the baseline on the same crops
+    lr, hr = sr.validation_crops(images, 2, n=8, patch_lr=30)
+    up = np.stack([sr.bicubic_upscale_channel(c[..., 0], 2)[..., None] for c in lr])
+    mse = np.mean(((np.clip(up, 0, 1).astype(np.float64) - hr)[:, 2:-2, 2:-2] * 255) ** 2)
+    assert baseline == pytest.approx(10 * np.log10(255**2 / mse), abs=1e-9)
+    assert 20 < baseline < 60

@@ -88,13 +88,21 @@ from helpers.sr.pretrained import (
     PretrainedChecksumError,
     compact_keras_file,
     load_pretrained,
+    pretrained_history,
     pretrained_names,
     pretrained_path,
     pretrained_record,
     read_manifest,
     write_manifest_entry,
 )
-from helpers.sr.training import crops_psnr, quick_train, train_fsrcnn, validation_crops
+from helpers.sr.training import (
+    bicubic_crops_psnr,
+    crops_psnr,
+    quick_train,
+    train_fsrcnn,
+    val_patch_size,
+    validation_crops,
+)
 
 __all__ = [
     # data
@@ -164,11 +172,14 @@ __all__ = [
     "load_pretrained",
     "compact_keras_file",
     "pretrained_names",
+    "pretrained_history",
     "pretrained_path",
     "pretrained_record",
     "read_manifest",
     "write_manifest_entry",
     "crops_psnr",
+    "bicubic_crops_psnr",
+    "val_patch_size",
     "validation_crops",
     "train_fsrcnn",
     # figures

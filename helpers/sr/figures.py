@@ -133,18 +133,32 @@ def plot_image_splits(
 
 
 def plot_sr_training(histories: dict[str, Any], baseline_psnr: float | None = None):
-    """Return a figure of validation Y-PSNR (dB) against training time (s), one line per run."""
+    """Return a figure of training: loss (left, log scale) and validation Y-PSNR (right) per step.
+
+    ``histories`` maps a run name to a DataFrame with ``steps``, ``loss`` and ``val_psnr`` columns
+    (what ``sr.train_fsrcnn`` returns, or ``sr.pretrained_history``). ``baseline_psnr`` draws
+    bicubic's validation PSNR as a dashed line.
+    """
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7, 3.8))
+    fig, (ax_loss, ax_psnr) = plt.subplots(1, 2, figsize=(11, 3.8))
     for name, h in histories.items():
-        ax.plot(h["seconds"], h["val_psnr"], marker=".", label=name)
+        ax_loss.plot(h["steps"], h["loss"], marker=".", label=name)
+        ax_psnr.plot(h["steps"], h["val_psnr"], marker=".", label=name)
+        best = h["val_psnr"].idxmax()
+        ax_psnr.plot(h.loc[best, "steps"], h.loc[best, "val_psnr"], "k*", ms=10)
     if baseline_psnr is not None:
-        ax.axhline(baseline_psnr, color="grey", ls="--", label="bicubic")
-    ax.set_xlabel("training time (s)")
-    ax.set_ylabel("validation Y-PSNR (dB)")
-    ax.set_title("Validation PSNR during training")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+        ax_psnr.axhline(baseline_psnr, color="grey", ls="--", label="bicubic")
+    ax_loss.set_yscale("log")
+    ax_loss.set(xlabel="training step", ylabel="training loss (MSE on Y)", title="Training loss")
+    ax_psnr.set(
+        xlabel="training step",
+        ylabel="validation Y-PSNR (dB)",
+        title="Validation PSNR (star: the epoch kept)",
+    )
+    for ax in (ax_loss, ax_psnr):
+        ax.grid(alpha=0.3)
+    ax_psnr.legend(fontsize=8)
+    fig.tight_layout()
     return fig
 
 

@@ -126,3 +126,17 @@ def pretrained_record(name: str, folder: str | Path | None = None) -> dict[str, 
         name, folder, verify=False
     )  # the same clear errors for unknown or missing names
     return read_manifest(folder)[name]
+
+
+def pretrained_history(name: str, folder: str | Path | None = None) -> Any:
+    """Return the training log of a pretrained model: one row per epoch (epoch from 1, steps, loss,
+    val_psnr, lr, seconds), read from ``logs/<name>.csv`` (Keras' CSVLogger) next to the model."""
+    import pandas as pd
+
+    pretrained_path(name, folder, verify=False)
+    path = Path(folder or PRETRAINED_DIR) / "logs" / f"{name}.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: restore it with `git checkout -- {path}`")
+    log = pd.read_csv(path)
+    log["epoch"] = log["epoch"] + 1  # Keras counts epochs from 0
+    return log[["epoch", "steps", "loss", "val_psnr", "lr", "seconds"]]

@@ -26,7 +26,13 @@ from typing import Any
 import numpy as np
 
 from helpers import config, schedules
-from helpers.sr.data import NamedImages, PatchSampler, check_scale, load_sr_images
+from helpers.sr.data import (
+    NamedImages,
+    PatchSampler,
+    bicubic_upscale_channel,
+    check_scale,
+    load_sr_images,
+)
 from helpers.sr.metrics import PEAK, psnr_from_mse
 from helpers.sr.models import fsrcnn_from_name, fsrcnn_scale, fsrcnn_spec
 
@@ -69,6 +75,22 @@ def crops_psnr(model: Any, lr: np.ndarray, hr: np.ndarray, scale: int, batch: in
         sq_err += float(np.sum(diff**2))
         count += diff.size
     return psnr_from_mse(sq_err / count)
+
+
+def val_patch_size(images: NamedImages, scale: int) -> int:
+    """Return the validation crop side in LR pixels: ``VAL_PATCH_LR``, or less for small images."""
+    smallest = min(min(img.shape[:2]) for _, img in images) // check_scale(scale)
+    return max(3, min(VAL_PATCH_LR, smallest))
+
+
+def bicubic_crops_psnr(images: NamedImages, scale: int, n: int = VAL_CROPS) -> float:
+    """Return bicubic's Y-PSNR on the validation crops that ``train_fsrcnn`` measures (the baseline)."""
+    lr, hr = validation_crops(images, scale, n=n, patch_lr=val_patch_size(images, scale))
+
+    def bicubic(x: np.ndarray, training: bool = False) -> np.ndarray:
+        return np.stack([bicubic_upscale_channel(c[..., 0], scale)[..., None] for c in x])
+
+    return crops_psnr(bicubic, lr, hr, scale)
 
 
 CALLBACK_NAMES = ("BudgetSchedule", "ValidationPSNR", "EpochPrinter")
@@ -249,10 +271,9 @@ def train_fsrcnn(
     data = tf.data.Dataset.from_generator(
         lambda: sampler.batches(batch_size), output_signature=signature
     ).prefetch(2)
-    # Crops of VAL_PATCH_LR LR pixels, or smaller if a validation image is smaller than that.
-    smallest = min(min(img.shape[:2]) for _, img in val_images) // scale
-    val_patch = max(3, min(VAL_PATCH_LR, smallest))
-    crops = validation_crops(val_images, scale, n=val_crops, patch_lr=val_patch)
+    crops = validation_crops(
+        val_images, scale, n=val_crops, patch_lr=val_patch_size(val_images, scale)
+    )
     validation = classes["ValidationPSNR"](*crops, scale)
     callbacks = [budget, validation]
     if csv_log is not None:
