@@ -35,6 +35,18 @@ def test_a_saved_model_round_trips_through_the_manifest(tmp_path):
     assert sr.pretrained_record("fsrcnn_anchor_x2", tmp_path)["command"] == "make it"
 
 
+def test_the_manifest_as_a_markdown_table(tmp_path):
+    record = dict(sha256="ab" * 32, bytes=54_000, steps=45_000, seconds=3312.0)
+    record |= dict(best_val_psnr=31.1, test_gain_db=1.351, started_from=None)
+    sr.write_manifest_entry("fsrcnn_x3", record, tmp_path)
+    sr.write_manifest_entry("fsrcnn_x2", record | {"started_from": "fsrcnn_x3"}, tmp_path)
+    lines = sr.manifest_markdown(tmp_path).splitlines()
+    assert lines[0].startswith("| model | started from | steps") and len(lines) == 4
+    assert lines[2] == (
+        "| `fsrcnn_x2` | `fsrcnn_x3` | 45,000 | 55 min | 31.10 dB | +1.35 dB | 52.7 KB | `abababababab...` |"
+    )
+
+
 def test_compacting_shrinks_the_file_and_keeps_the_weights(tmp_path):
     model = sr.build_fsrcnn(3)
     plain, packed = tmp_path / "plain.keras", tmp_path / "packed.keras"

@@ -140,3 +140,35 @@ def pretrained_history(name: str, folder: str | Path | None = None) -> Any:
     log = pd.read_csv(path)
     log["epoch"] = log["epoch"] + 1  # Keras counts epochs from 0
     return log[["epoch", "steps", "loss", "val_psnr", "lr", "seconds"]]
+
+
+MANIFEST_COLUMNS = (
+    ("model", None),
+    ("started from", "started_from"),
+    ("steps", "steps"),
+    ("wall time", "seconds"),
+    ("best val Y-PSNR", "best_val_psnr"),
+    ("test gain over bicubic", "test_gain_db"),
+    ("file", "bytes"),
+    ("sha256", "sha256"),
+)
+
+
+def manifest_markdown(folder: str | Path | None = None) -> str:
+    """Return the manifest as a Markdown table (one row per model), as printed in data/README.md."""
+    manifest = read_manifest(folder)
+    lines = ["| " + " | ".join(c for c, _ in MANIFEST_COLUMNS) + " |"]
+    lines.append("|" + " --- |" * len(MANIFEST_COLUMNS))
+    for name, r in manifest.items():
+        cells = [
+            f"`{name}`",
+            f"`{r['started_from']}`" if r.get("started_from") else "-",
+            f"{r['steps']:,}",
+            f"{r['seconds'] / 60:.0f} min",
+            f"{r['best_val_psnr']:.2f} dB",
+            f"{r['test_gain_db']:+.2f} dB",
+            f"{r['bytes'] / 1024:.1f} KB",
+            f"`{r['sha256'][:12]}...`",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
