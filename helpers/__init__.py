@@ -7,7 +7,9 @@ One module per job, a subpackage per large topic:
   ``timing``, ``schedules``, ``figures`` (the lazy Matplotlib import, classification figures),
   ``keras_policy`` (Keras 3 vs tf_keras);
 * classification: ``data``, ``models``, ``callbacks``, ``training``, ``evaluation``, ``complexity``,
-  ``diagrams``;
+  ``diagrams``, ``augment`` (affine and elastic augmentation layers), ``attention`` (CBAM);
+* experiments: ``tuning`` (KerasTuner sweeps over settings x seeds, distributed runs) and ``studies``
+  (notebook 04's study CNN, gradient norms, the learning-rate range test);
 * ``handwriting`` (photos of digits to MNIST-style images, fine-tuning, cross-validation),
   ``sr`` (super-resolution), ``tflite`` (TensorFlow Lite, quantization, QAT, pruning) and
   ``scratch`` (a CNN in NumPy alone, with hand-written backward passes and gradient checks).

@@ -56,11 +56,23 @@ def load_model(name: str, compile: bool = False) -> Any | None:
     path = model_path(name)
     if not path.is_file():
         return None
-    if is_sr_model(name):  # the int8-friendly FSRCNN has a custom layer: register it before loading
-        from helpers.sr.models import depth_to_space_layer
-
-        depth_to_space_layer()
+    register_custom_layers()
     return keras.saving.load_model(path, compile=compile)
+
+
+def register_custom_layers() -> None:
+    """Register the kit's own Keras layers (DepthToSpace, ElasticDistortion, CBAM) for loading.
+
+    Each is created on first use so that importing ``helpers`` stays free of TensorFlow; a model
+    saved with one of them loads in a fresh process only after its class exists.
+    """
+    from helpers.attention import cbam_layer
+    from helpers.augment import elastic_distortion_layer
+    from helpers.sr.models import depth_to_space_layer
+
+    depth_to_space_layer()
+    elastic_distortion_layer()
+    cbam_layer()
 
 
 def save_tflite(model_bytes: bytes, name: str) -> Path:

@@ -117,3 +117,31 @@ def test_an_anchor_fsrcnn_reloads_in_a_fresh_process(quick_repo):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
     assert float(done.stdout.strip().splitlines()[-1]) < 1e-6  # untrained: nearest neighbour
+
+
+def test_a_model_with_the_kits_own_layers_loads_in_a_fresh_process(tmp_path, monkeypatch):
+    import keras
+
+    from helpers import attention, augment
+
+    monkeypatch.setattr(config, "REPO_ROOT", tmp_path)
+    inputs = keras.Input((12, 12, 4))
+    x = augment.elastic_distortion_layer()(seed=0)(inputs)
+    outputs = attention.cbam_layer()(reduction=2)(x)
+    artifacts.save_model(keras.Model(inputs, outputs), "custom_layers")
+    code = (
+        "import sys; from pathlib import Path; from helpers import artifacts, config; "
+        f"config.REPO_ROOT = Path({str(tmp_path)!r}); "
+        "m = artifacts.load_model('custom_layers'); "
+        "print(sorted(type(layer).__name__ for layer in m.layers))"
+    )
+    env = {**os.environ, "KIT_MODE": config.run_mode(), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=config.DATA_DIR.parent,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "CBAM" in done.stdout and "ElasticDistortion" in done.stdout
