@@ -102,9 +102,7 @@ def _train(args: argparse.Namespace, out: Path, argv: list[str]) -> dict:
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     spec = sr.fsrcnn_spec(args.name)  # a clear error for an unknown name, before any work
     scale = spec["scale"]
-    command = "python " + " ".join(
-        shlex.quote(a) for a in ["scripts/train_fsrcnn.py", *argv]
-    )
+    command = "python " + " ".join(shlex.quote(a) for a in ["scripts/train_fsrcnn.py", *argv])
     print(f"{command}\n{environment.cpu_line()}")
     print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, started {_now()}")
     config.set_seed(args.seed)

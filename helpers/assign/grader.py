@@ -1,0 +1,564 @@
+"""Grade a folder of submissions against a solution notebook; validate a solution notebook.
+
+Each submission is graded on a notebook built from the SOLUTION's cell sequence: the student's
+exercise cells (found by their ``kit`` metadata or ``# EXERCISE`` header) in place of the
+solution's, and the instructor's own set-up, check and hidden-test cells. A student who deleted or
+edited check cells is still graded by the real checks; cells a student added are not run.
+
+The graded notebook runs in a fresh kernel (nbclient; the ``python3`` kernel spec, which
+jupyter_client starts with the current interpreter, as ``scripts/run_notebooks.py`` does) with
+``KIT_MODE=quick``, a timeout per cell and per notebook, ``allow_errors`` so one failed exercise
+does not stop the others, and as working directory a fresh temporary folder holding only a copy of
+the submission. The solution is read into memory once, before any submission runs, and its path
+is never given to the kernel. This is not a sandbox: student code runs as the grading user, so
+grade untrusted submissions in a container or a throw-away account.
+
+Points are all or nothing per exercise: full points when its exercise cell(s) and every visible
+and hidden check cell ran without an error, else 0.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from helpers.assign.notebook import (
+    Exercise,
+    FormatError,
+    cell_role,
+    cell_source,
+    exercises,
+    student_notebook,
+)
+
+DEFAULT_CELL_TIMEOUT = 60.0
+DEFAULT_NOTEBOOK_TIMEOUT = 600.0
+KERNEL_NAME = "python3"  # like scripts/run_notebooks.py; "python" in its argv = sys.executable
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+STATUSES = ("ok", "timeout", "kernel_died", "invalid_notebook", "no_exercises", "tampered", "error")
+
+
+@dataclass
+class CellResult:
+    """The outcome of one cell of a graded notebook."""
+
+    role: str  # exercise, check, hidden or setup
+    exercise: str | None
+    status: str = "not_run"  # ok, error, timeout, not_run
+    message: str = ""
+
+
+@dataclass
+class ExerciseResult:
+    name: str
+    points: float
+    max_points: float
+    passed: bool
+    message: str = ""
+
+
+@dataclass
+class SubmissionResult:
+    """One row of the grades CSV."""
+
+    student: str
+    status: str
+    reason: str = ""
+    exercises: dict[str, ExerciseResult] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def total(self) -> float:
+        return sum(r.points for r in self.exercises.values())
+
+
+@dataclass
+class Solution:
+    """A solution notebook held in memory: the grader never reads its file again."""
+
+    name: str
+    nb: Any
+    exercises: dict[str, Exercise]
+
+    @property
+    def max_points(self) -> float:
+        return sum(ex.points for ex in self.exercises.values())
+
+
+def load_solution(path: str | Path) -> Solution:
+    import nbformat
+
+    path = Path(path)
+    nb = nbformat.read(str(path), as_version=4)
+    found = exercises(nb)
+    if not found:
+        raise FormatError(f"{path}: no exercise cells")
+    return Solution(path.stem, nb, found)
+
+
+def find_solution(source: str | Path, assignment: str | None = None) -> Solution:
+    """The solution notebook ``source``, or the one in folder ``source`` (named ``assignment``)."""
+    source = Path(source)
+    if source.is_file():
+        return load_solution(source)
+    candidates = []
+    for path in sorted(source.glob("*.ipynb")):
+        try:
+            solution = load_solution(path)
+        except Exception:  # notebooks without (valid) exercises are not candidates
+            continue
+        if assignment is None or assignment in (path.stem, path.name):
+            candidates.append(solution)
+    if len(candidates) != 1:
+        names = ", ".join(s.name for s in candidates) or "none"
+        raise FormatError(
+            f"{source}: expected one solution notebook with exercises"
+            f"{f' named {assignment!r}' if assignment else ''}; found {names} "
+            "(pass the notebook itself or --assignment)"
+        )
+    return candidates[0]
+
+
+def build_graded(solution: Solution, submission: Any) -> tuple[Any, list[CellResult], list[str]]:
+    """The notebook to run: the solution's cells with the student's exercise cells swapped in.
+
+    Returns ``(notebook, one CellResult per code cell, notes)``.
+    """
+    import nbformat
+
+    student_cells: dict[str, list[Any]] = {}
+    submitted_checks: dict[str, list[str]] = {}
+    for cell in submission.cells:
+        role = cell_role(cell)
+        if role and role[0] == "exercise":
+            student_cells.setdefault(role[1], []).append(cell)
+        elif role and role[0] == "check":
+            submitted_checks.setdefault(role[1], []).append(cell_source(cell))
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = copy.deepcopy(solution.nb.metadata)
+    results: list[CellResult] = []
+    notes: list[str] = []
+    done: set[str] = set()
+    for cell in solution.nb.cells:
+        if cell.get("cell_type") != "code":
+            continue
+        role = cell_role(cell)
+        kind, name = (role[0], role[1]) if role else ("setup", None)
+        if kind == "exercise":
+            if name in done:
+                continue
+            done.add(name)
+            for student_cell in student_cells.get(name, []):
+                nb.cells.append(nbformat.v4.new_code_cell(cell_source(student_cell)))
+                results.append(CellResult("exercise", name))
+            continue
+        nb.cells.append(nbformat.v4.new_code_cell(cell_source(cell)))
+        results.append(CellResult(kind, name))
+    for name in solution.exercises:
+        if name not in student_cells:
+            continue
+        visible = {
+            cell_source(c).strip()
+            for c in student_notebook_checks(solution, name)  # what the student was given
+        }
+        given = {s.strip() for s in submitted_checks.get(name, [])}
+        if visible and given != visible:
+            notes.append(
+                f"{name}: the check cell was deleted or edited in the submission; "
+                "graded with the instructor's checks."
+            )
+    return nb, results, notes
+
+
+def student_notebook_checks(solution: Solution, name: str) -> list[Any]:
+    """The check cells of exercise ``name`` as the student copy shows them (hidden blocks removed)."""
+    from helpers.assign.notebook import strip_hidden
+
+    cells = []
+    for index in solution.exercises[name].checks:
+        cell = copy.deepcopy(solution.nb.cells[index])
+        cell["source"] = strip_hidden(cell_source(cell))
+        cells.append(cell)
+    return cells
+
+
+def _kernel_env() -> dict[str, str]:
+    import helpers
+
+    env = dict(os.environ)
+    env["KIT_MODE"] = "quick"
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    env["MPLBACKEND"] = "Agg"
+    package_root = str(Path(helpers.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def run_graded(
+    nb: Any,
+    results: list[CellResult],
+    workdir: Path,
+    cell_timeout: float = DEFAULT_CELL_TIMEOUT,
+    notebook_timeout: float = DEFAULT_NOTEBOOK_TIMEOUT,
+) -> tuple[str, str]:
+    """Run ``nb`` cell by cell in a fresh kernel in ``workdir``; fill ``results``.
+
+    Returns ``(status, reason)``: ``ok``, ``timeout`` or ``kernel_died``.
+    """
+    from nbclient import NotebookClient
+    from nbclient.exceptions import DeadKernelError
+
+    class _Client(NotebookClient):
+        timed_out = False
+
+        async def _async_handle_timeout(self, timeout, cell=None):
+            self.timed_out = True
+            return await super()._async_handle_timeout(timeout, cell)
+
+    client = _Client(
+        nb,
+        kernel_name=KERNEL_NAME,
+        allow_errors=True,
+        interrupt_on_timeout=True,
+        error_on_timeout={"ename": "Timeout", "evalue": "cell timed out", "traceback": []},
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
+        resources={"metadata": {"path": str(workdir)}},
+    )
+    status, reason = "ok", ""
+    with client.setup_kernel(cwd=str(workdir), env=_kernel_env()):
+        deadline = time.monotonic() + notebook_timeout  # kernel start-up does not count
+        for index, (cell, result) in enumerate(zip(nb.cells, results)):
+            where = f"cell {index + 1}" + (
+                f" ({result.role} {result.exercise})" if result.exercise else " (set-up)"
+            )
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                status = "timeout"
+                reason = reason or (
+                    f"the notebook exceeded its {notebook_timeout:g} s limit before {where}"
+                )
+                break
+            by_budget = remaining < cell_timeout
+            client.timeout = max(1, round(min(cell_timeout, remaining)))
+            client.timed_out = False
+            try:
+                client.execute_cell(cell, index)
+            except DeadKernelError:
+                result.status, result.message = "error", "the kernel died while running this cell"
+                return "kernel_died", f"the kernel died in {where}"
+            errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+            if client.timed_out:
+                status = "timeout"
+                result.status = "timeout"
+                if by_budget:
+                    result.message = f"the notebook reached its {notebook_timeout:g} s limit here"
+                    reason = reason or (
+                        f"the notebook exceeded its {notebook_timeout:g} s limit in {where}"
+                    )
+                else:
+                    result.message = f"this cell did not finish within {client.timeout} s"
+                    reason = reason or f"{where} exceeded the {client.timeout} s cell limit"
+            elif errors:
+                result.status = "error"
+                ename, evalue = errors[0].get("ename", ""), errors[0].get("evalue", "")
+                result.message = _ANSI.sub("", f"{ename}: {evalue}")
+            else:
+                result.status = "ok"
+    return status, reason
+
+
+def score(solution: Solution, results: list[CellResult], present: Iterable[str]) -> dict:
+    """Per exercise: full points when its exercise and check cells all ran without error."""
+    present = set(present)
+    scored = {}
+    for name, ex in solution.exercises.items():
+        if name not in present:
+            scored[name] = ExerciseResult(
+                name, 0, ex.points, False, f"no exercise cell {name!r} found in the submission"
+            )
+            continue
+        mine = [r for r in results if r.exercise == name]
+        failed = [r for r in mine if r.status != "ok"]
+        if not failed:
+            scored[name] = ExerciseResult(name, ex.points, ex.points, True, "all checks passed")
+            continue
+        first = failed[0]
+        prefix = {
+            "exercise": "your exercise cell",
+            "check": "the check",
+            "hidden": "a hidden test",
+        }.get(first.role, "a cell")
+        message = (
+            f"{prefix} was not run (an earlier cell stopped the notebook)"
+            if first.status == "not_run"
+            else f"{prefix} failed: {first.message}"
+        )
+        scored[name] = ExerciseResult(name, 0, ex.points, False, message)
+    return scored
+
+
+def grade_notebook(
+    solution: Solution,
+    submission_path: Path,
+    student: str,
+    cell_timeout: float = DEFAULT_CELL_TIMEOUT,
+    notebook_timeout: float = DEFAULT_NOTEBOOK_TIMEOUT,
+) -> SubmissionResult:
+    """Grade one submission file; never raises (problems become the row's status and reason)."""
+    import nbformat
+
+    start = time.monotonic()
+    result = SubmissionResult(student, "error")
+    zero = {
+        name: ExerciseResult(name, 0, ex.points, False, "not graded")
+        for name, ex in solution.exercises.items()
+    }
+    try:
+        try:
+            submission = nbformat.read(str(submission_path), as_version=4)
+        except Exception as exc:  # invalid JSON, not a notebook, unreadable
+            result.status = "invalid_notebook"
+            result.reason = f"not a readable notebook: {type(exc).__name__}: {str(exc)[:150]}"
+            result.exercises = zero
+            return result
+        nb, cells, notes = build_graded(solution, submission)
+        present = {r.exercise for r in cells if r.role == "exercise"}
+        result.notes = notes
+        if not present:
+            result.status = "no_exercises"
+            result.reason = (
+                "none of the exercise cells was found (cells deleted or their metadata lost)"
+            )
+            result.exercises = score(solution, cells, present)
+            return result
+        with tempfile.TemporaryDirectory(prefix="kit-grade-", ignore_cleanup_errors=True) as tmp:
+            workdir = Path(tmp)
+            shutil.copyfile(submission_path, workdir / "submission.ipynb")
+            status, reason = run_graded(nb, cells, workdir, cell_timeout, notebook_timeout)
+        result.exercises = score(solution, cells, present)
+        result.status = status
+        missing = [n for n in solution.exercises if n not in present]
+        if status == "ok":
+            failed = [f"{r.name}: {r.message}" for r in result.exercises.values() if not r.passed]
+            reason = "; ".join(failed) if failed else "all checks passed"
+            if missing:
+                reason = f"exercise cells missing: {', '.join(missing)}; " + reason
+        result.reason = reason[:300]
+    except Exception as exc:  # the grader must survive every submission
+        result.status = "error"
+        result.reason = f"grader error: {type(exc).__name__}: {str(exc)[:200]}"
+        result.exercises = result.exercises or zero
+    finally:
+        result.seconds = time.monotonic() - start
+    return result
+
+
+def find_submissions(
+    submissions_dir: str | Path, solution_name: str
+) -> list[tuple[str, Path | None, str]]:
+    """``(student, notebook path or None, problem)`` for each file or folder of the submissions."""
+    found = []
+    for entry in sorted(Path(submissions_dir).iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_file() and entry.suffix == ".ipynb":
+            found.append((entry.stem, entry, ""))
+        elif entry.is_dir():
+            notebooks = sorted(
+                p for p in entry.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
+            )
+            named = [p for p in notebooks if p.stem == solution_name]
+            if len(named) == 1:
+                found.append((entry.name, named[0], ""))
+            elif len(notebooks) == 1:
+                found.append((entry.name, notebooks[0], ""))
+            else:
+                problem = (
+                    "no notebook in the folder"
+                    if not notebooks
+                    else f"{len(notebooks)} notebooks in the folder and none named {solution_name}.ipynb"
+                )
+                found.append((entry.name, None, problem))
+    return found
+
+
+def _fmt_points(value: float) -> str:
+    return f"{value:g}"
+
+
+def write_csv(results: list[SubmissionResult], solution: Solution, out_csv: Path) -> None:
+    names = list(solution.exercises)
+    out_csv.parent.mkdir(parents=True, exist_ok=True)
+    with open(out_csv, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["student", *names, "total", "max", "status", "reason"])
+        for r in results:
+            points = [
+                _fmt_points(r.exercises[n].points) if n in r.exercises else "0" for n in names
+            ]
+            writer.writerow(
+                [
+                    r.student,
+                    *points,
+                    _fmt_points(r.total),
+                    _fmt_points(solution.max_points),
+                    r.status,
+                    r.reason,
+                ]
+            )
+
+
+def feedback_markdown(result: SubmissionResult, solution: Solution) -> str:
+    lines = [
+        f"# Feedback: {solution.name}, {result.student}",
+        "",
+        f"**Total: {_fmt_points(result.total)} / {_fmt_points(solution.max_points)}** "
+        f"(status: {result.status})",
+        "",
+    ]
+    if result.status != "ok":
+        lines += [f"Problem: {result.reason}", ""]
+    lines += [
+        "Each exercise earns its full points when its cell and every check (visible and hidden) "
+        "run without an error, and 0 otherwise.",
+        "",
+        "| exercise | points | result |",
+        "|---|---|---|",
+    ]
+    for name, ex in solution.exercises.items():
+        r = result.exercises.get(name)
+        got = r.points if r else 0
+        message = (r.message if r else "not graded").replace("|", "\\|").replace("\n", " ")
+        verdict = "passed" if r and r.passed else f"failed: {message}"
+        lines.append(f"| {name} | {_fmt_points(got)} / {_fmt_points(ex.points)} | {verdict} |")
+    if result.notes:
+        lines += ["", "Notes:", *[f"- {note}" for note in result.notes]]
+    return "\n".join(lines) + "\n"
+
+
+def grade(
+    submissions_dir: str | Path,
+    solution: str | Path,
+    out_csv: str | Path,
+    timeout: float = DEFAULT_CELL_TIMEOUT,
+    notebook_timeout: float = DEFAULT_NOTEBOOK_TIMEOUT,
+    feedback_dir: str | Path | None = None,
+    assignment: str | None = None,
+    verbose: bool = False,
+) -> list[SubmissionResult]:
+    """Grade every submission in ``submissions_dir``; write the CSV and one feedback file each.
+
+    ``solution``: the solution notebook, or a folder holding it (``assignment`` picks one by name).
+    Submissions are ``<student>.ipynb`` files or ``<student>/`` folders with one notebook.
+    ``timeout`` is per cell, ``notebook_timeout`` per submission (seconds). Feedback files go to
+    ``feedback_dir`` (default: a ``feedback/`` folder beside the CSV).
+    """
+    sol = find_solution(solution, assignment)  # read once, before any student code runs
+    guarded = _guard(solution, sol.name)
+    out_csv = Path(out_csv)
+    feedback_dir = Path(feedback_dir) if feedback_dir else out_csv.parent / "feedback"
+    results = []
+    for student, path, problem in find_submissions(submissions_dir, sol.name):
+        if path is None:
+            result = SubmissionResult(
+                student,
+                "invalid_notebook",
+                problem,
+                {
+                    n: ExerciseResult(n, 0, ex.points, False, problem)
+                    for n, ex in sol.exercises.items()
+                },
+            )
+        else:
+            result = grade_notebook(sol, path, student, timeout, notebook_timeout)
+        changed = [p for p, data in guarded.items() if _read_bytes(p) != data]
+        if changed:  # not a sandbox: detect a submission that found the solution and wrote to it
+            for p in changed:
+                p.write_bytes(guarded[p])
+            result.status = "tampered"
+            result.reason = (
+                f"the solution file {changed[0].name} changed while this submission ran; "
+                "restored it; grade this submission by hand"
+            )
+        results.append(result)
+        if verbose:
+            print(
+                f"{student}: {_fmt_points(result.total)}/{_fmt_points(sol.max_points)} "
+                f"{result.status} ({result.seconds:.1f} s) {result.reason[:80]}",
+                flush=True,
+            )
+    write_csv(results, sol, out_csv)
+    feedback_dir.mkdir(parents=True, exist_ok=True)
+    for result in results:
+        safe = re.sub(r"[^\w.-]", "_", result.student)
+        (feedback_dir / f"{safe}.md").write_text(feedback_markdown(result, sol), encoding="utf-8")
+    return results
+
+
+def _read_bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _guard(source: str | Path, name: str) -> dict[Path, bytes]:
+    """The solution file's bytes, to detect (and undo) a submission that writes to it."""
+    source = Path(source)
+    path = source if source.is_file() else source / f"{name}.ipynb"
+    data = _read_bytes(path)
+    return {path: data} if data is not None else {}
+
+
+@dataclass
+class Validation:
+    ok: bool
+    problems: list[str]
+    solution: SubmissionResult
+    student: SubmissionResult
+
+
+def validate(
+    solution_nb: str | Path,
+    timeout: float = DEFAULT_CELL_TIMEOUT,
+    notebook_timeout: float = DEFAULT_NOTEBOOK_TIMEOUT,
+) -> Validation:
+    """Every exercise passes all its checks on the solution AND fails on the student copy."""
+    import nbformat
+
+    sol = load_solution(solution_nb)
+    problems = []
+    for name, ex in sol.exercises.items():
+        if not ex.checks and not ex.hidden:
+            problems.append(f"{name}: no check or hidden-test cell")
+        if not any("### BEGIN SOLUTION" in cell_source(sol.nb.cells[i]) for i in ex.cells):
+            problems.append(f"{name}: no ### BEGIN SOLUTION block in the exercise cell")
+    with tempfile.TemporaryDirectory(prefix="kit-validate-") as tmp:
+        solution_copy = Path(tmp) / "solution.ipynb"
+        student_copy = Path(tmp) / "student.ipynb"
+        nbformat.write(sol.nb, str(solution_copy))
+        nbformat.write(student_notebook(sol.nb, sol.name), str(student_copy))
+        on_solution = grade_notebook(sol, solution_copy, "solution", timeout, notebook_timeout)
+        on_student = grade_notebook(sol, student_copy, "student", timeout, notebook_timeout)
+    for label, result in (("solution", on_solution), ("student copy", on_student)):
+        if result.status != "ok":
+            problems.append(f"{label}: {result.status}: {result.reason}")
+    for name in sol.exercises:
+        r = on_solution.exercises.get(name)
+        if not r or not r.passed:
+            problems.append(f"{name}: fails on the solution: {r.message if r else 'not graded'}")
+        r = on_student.exercises.get(name)
+        if r and r.passed:
+            problems.append(f"{name}: passes on the student copy (the checks do not test it)")
+    return Validation(not problems, problems, on_solution, on_student)
