@@ -10,6 +10,7 @@ One module per job, a subpackage per large topic:
   ``diagrams``, ``augment`` (affine and elastic augmentation layers), ``attention`` (CBAM);
 * experiments: ``tuning`` (KerasTuner sweeps over settings x seeds, distributed runs) and ``studies``
   (notebook 04's study CNN, gradient norms, the learning-rate range test);
+* classroom: ``assign`` (exercises with solution markers, student notebooks, grading a folder);
 * ``handwriting`` (photos of digits to MNIST-style images, fine-tuning, cross-validation),
   ``sr`` (super-resolution), ``tflite`` (TensorFlow Lite, quantization, QAT, pruning) and
   ``scratch`` (a CNN in NumPy alone, with hand-written backward passes and gradient checks).
