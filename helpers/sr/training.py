@@ -32,6 +32,7 @@ from helpers.sr.data import (
     bicubic_upscale_channel,
     check_scale,
     load_sr_images,
+    make_sr_dataset,
 )
 from helpers.sr.metrics import PEAK, psnr_from_mse
 from helpers.sr.models import fsrcnn_from_name, fsrcnn_scale, fsrcnn_spec
@@ -249,7 +250,6 @@ def train_fsrcnn(
     """
     import keras
     import pandas as pd
-    import tensorflow as tf
 
     # The model's own scale is valid by construction, so this comparison is the check of ``scale``.
     if fsrcnn_scale(model) != scale:
@@ -262,15 +262,7 @@ def train_fsrcnn(
         )
     classes = _callback_classes()
     budget = classes["BudgetSchedule"](lr, epochs * steps_per_epoch, max_seconds, clock)
-    sampler = PatchSampler(train_images, scale, patch_lr=patch_lr, seed=seed)
-    p, s = sampler.patch_lr, sampler.scale
-    signature = (
-        tf.TensorSpec((batch_size, p, p, 1), tf.float32),
-        tf.TensorSpec((batch_size, s * p, s * p, 1), tf.float32),
-    )
-    data = tf.data.Dataset.from_generator(
-        lambda: sampler.batches(batch_size), output_signature=signature
-    ).prefetch(2)
+    data = make_sr_dataset(train_images, scale, patch_lr, batch_size, seed=seed)
     crops = validation_crops(
         val_images, scale, n=val_crops, patch_lr=val_patch_size(val_images, scale)
     )
