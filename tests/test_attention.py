@@ -1,13 +1,9 @@
 """CBAM: shape kept, parameters by formula, the exact 0.25 gate with zero weights, training, saving, errors."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import keras
 import numpy as np
 import pytest
+from subprocess_testing import run_python
 
 from helpers import attention
 
@@ -128,13 +124,6 @@ def test_fresh_process_loads_via_the_lazy_attribute(tmp_path):
         "m = keras.saving.load_model(sys.argv[1])\n"
         "print(type(m.get_layer('cbam')).__name__)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code, str(tmp_path / "m.keras")],
-        cwd=Path(__file__).resolve().parent.parent,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    out = run_python(code, str(tmp_path / "m.keras"))
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "CBAM"

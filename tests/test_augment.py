@@ -1,14 +1,10 @@
 """Augmentation: affine pipeline and the hand-written elastic distortion (shapes, range, identity at
 inference, exact resampling of known fields, seeds, strength vs alpha, saving, errors, the figure)."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import keras
 import numpy as np
 import pytest
+from subprocess_testing import run_python
 
 from helpers import augment, data
 
@@ -282,13 +278,6 @@ print(type(m.layers[0]).__name__)
 def test_fresh_process_imports_without_tensorflow_and_loads_the_layer(tmp_path):
     model = keras.Sequential([keras.Input((28, 28, 1)), ElasticDistortion(seed=1)])
     model.save(tmp_path / "m.keras")
-    out = subprocess.run(
-        [sys.executable, "-c", FRESH_PROCESS, str(tmp_path / "m.keras")],
-        cwd=Path(__file__).resolve().parent.parent,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    out = run_python(FRESH_PROCESS, str(tmp_path / "m.keras"))
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "ElasticDistortion"
