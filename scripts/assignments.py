@@ -66,7 +66,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
         return 1
     failed = 0
     for path in paths:
-        result = validate(path, timeout=args.timeout, notebook_timeout=args.notebook_timeout)
+        result = validate(
+            path,
+            timeout=args.timeout,
+            notebook_timeout=args.notebook_timeout,
+            exercises_only=args.exercises_only,
+        )
         if result.ok:
             names = ", ".join(result.solution.exercises)
             print(f"{path.name}: OK ({names} pass on the solution and fail on the student copy)")
@@ -128,6 +133,12 @@ def main(argv: list[str] | None = None) -> int:
         help="every exercise passes on the solution and fails on the student copy",
     )
     val.add_argument("source", type=Path, help="a solution notebook or a folder of them")
+    val.add_argument(
+        "--exercises-only",
+        action="store_true",
+        help="run only the setup cells and the exercise cells (seconds; what CI does), "
+        "not the whole notebook in quick mode",
+    )
     val.set_defaults(func=cmd_validate)
 
     gra = sub.add_parser(

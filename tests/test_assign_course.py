@@ -1,5 +1,11 @@
 """The course notebooks' exercises, validated like `nbgrader validate --invert`: every exercise's
-checks pass on the solution notebook (notebooks/) and fail on the generated student notebook."""
+checks pass on the solution notebook (notebooks/) and fail on the generated student notebook.
+
+CI validates the exercise slice (setup cells + exercise cells, seconds per notebook); nbval runs the
+whole solution notebooks, exercise and hidden cells included, in quick mode. The whole-notebook
+validation is `python scripts/assignments.py validate notebooks/`."""
+
+import re
 
 import pytest
 
@@ -20,8 +26,23 @@ def test_exercises_pass_on_the_solution_and_fail_on_the_student_copy(path, monke
     from helpers.assign import validate
 
     monkeypatch.setenv("KIT_MODE", "quick")
-    result = validate(path)
+    result = validate(path, exercises_only=True)
     assert result.ok, "\n".join(result.problems)
+
+
+def test_every_course_check_is_used_by_a_notebook_and_exists():
+    import json
+
+    import helpers.assign.course  # noqa: F401
+    from helpers.assign import checks
+
+    used = set()
+    for path in WITH_EXERCISES:
+        for cell in json.loads(path.read_text())["cells"]:
+            used.update(re.findall(r'checks\.run\("([^"]+)"', "".join(cell["source"])))
+    registered = {n for n in checks.names() if not n.startswith("demo.")}
+    assert used - registered == set(), "check cells call checks that do not exist"
+    assert registered - used == set(), "checks that no notebook uses"
 
 
 def test_the_course_checks_give_actionable_feedback():

@@ -234,3 +234,29 @@ def test_cli_generate_validate_grade(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert (tmp_path / "g.csv").read_text().splitlines()[1].startswith("s1,0,0,0,5,ok,")
     assert (tmp_path / "feedback" / "s1.md").exists()
+
+
+def test_validate_exercises_only_runs_the_slice_and_names_a_missing_setup_cell(tmp_path):
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    def notebook(setup_metadata):
+        return new_notebook(
+            cells=[
+                new_code_cell("data = [1, 2, 3]", metadata=setup_metadata),
+                new_code_cell("raise RuntimeError('a long training: never run in the slice')"),
+                new_code_cell(
+                    "def total(xs):\n    ### BEGIN SOLUTION\n    return sum(xs)\n    ### END SOLUTION",
+                    metadata={"kit": {"exercise": "q1", "points": 1}},
+                ),
+                new_code_cell("assert total(data) == 6", metadata={"kit": {"check": "q1"}}),
+            ]
+        )
+
+    good = tmp_path / "good.ipynb"
+    nbformat.write(notebook({"kit": {"setup": True}}), good)
+    result = validate(good, timeout=20, exercises_only=True)
+    assert result.ok, result.problems
+    missing = tmp_path / "missing.ipynb"
+    nbformat.write(notebook({}), missing)
+    problems = validate(missing, timeout=20, exercises_only=True).problems
+    assert any("q1: fails on the solution" in p and "data" in p for p in problems), problems

@@ -107,3 +107,31 @@ def test_markdown_answers_and_notebooks_without_exercises(tmp_path):
     nbformat.write(new_notebook(cells=[new_code_cell("x = 1")]), path)
     with pytest.raises(FormatError, match="no exercise cells"):
         generate(path, tmp_path / "out")
+
+
+def test_exercise_slice_keeps_setup_and_exercise_cells_only():
+    from helpers.assign.notebook import exercise_slice
+
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell("# Title"),
+            new_code_cell("import numpy as np", metadata={"kit": {"setup": True}}),
+            new_code_cell("model.fit(x, y, epochs=30)  # a training: not in the slice"),
+            new_code_cell("x = np.arange(3)", metadata={"kit": {"setup": False}}),
+            new_code_cell(
+                "def f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION",
+                metadata={"kit": {"exercise": "q1", "points": 2}},
+            ),
+            new_code_cell("# CHECK q1\nassert f(1) == 1"),
+            new_code_cell("assert f(2) == 2", metadata={"kit": {"hidden": "q1"}}),
+        ]
+    )
+    sliced = exercise_slice(nb)
+    assert [c.source.splitlines()[0] for c in sliced.cells] == [
+        "import numpy as np",
+        "def f(x):",
+        "# CHECK q1",
+        "assert f(2) == 2",
+    ]
+    assert len(nb.cells) == 7  # the original is unchanged
+    assert list(exercises(sliced)) == ["q1"]

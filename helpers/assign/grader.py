@@ -36,6 +36,7 @@ from helpers.assign.notebook import (
     FormatError,
     cell_role,
     cell_source,
+    exercise_slice,
     exercises,
     student_notebook,
 )
@@ -533,11 +534,21 @@ def validate(
     solution_nb: str | Path,
     timeout: float = DEFAULT_CELL_TIMEOUT,
     notebook_timeout: float = DEFAULT_NOTEBOOK_TIMEOUT,
+    exercises_only: bool = False,
 ) -> Validation:
-    """Every exercise passes all its checks on the solution AND fails on the student copy."""
+    """Every exercise passes all its checks on the solution AND fails on the student copy.
+
+    ``exercises_only`` runs only the setup cells (``{"kit": {"setup": true}}``) and the exercise,
+    check and hidden cells (:func:`~helpers.assign.notebook.exercise_slice`): seconds instead of a
+    whole notebook, which is how CI validates every course notebook. A check that needs a cell
+    outside the slice fails on the solution there, with the NameError in the problems.
+    """
     import nbformat
 
     sol = load_solution(solution_nb)
+    if exercises_only:
+        sliced = exercise_slice(sol.nb)
+        sol = Solution(sol.name, sliced, exercises(sliced))
     problems = []
     for name, ex in sol.exercises.items():
         if not ex.checks and not ex.hidden:

@@ -7,7 +7,10 @@ line comment):
   solution code sits between ``### BEGIN SOLUTION`` and ``### END SOLUTION``;
 * visible check: ``{"kit": {"check": "q1"}}`` or ``# CHECK q1``; students see and run it;
 * hidden tests: ``{"kit": {"hidden": "q1"}}`` or ``# HIDDEN q1`` (a whole cell), or a block
-  ``### BEGIN HIDDEN TESTS`` / ``### END HIDDEN TESTS`` inside a check cell (nbgrader's marker).
+  ``### BEGIN HIDDEN TESTS`` / ``### END HIDDEN TESTS`` inside a check cell (nbgrader's marker);
+* setup: ``{"kit": {"setup": true}}`` on the few ordinary cells (imports, data loading) that the
+  exercises and their checks need. :func:`exercise_slice` keeps only these and the exercise cells,
+  so the exercises can be validated in seconds without the notebook's trainings.
 
 :func:`generate` writes the student copy: outputs and execution counts cleared, each solution block
 replaced by ``# TODO: your code here`` + ``raise NotImplementedError(...)`` at the block's
@@ -169,6 +172,24 @@ def student_notebook(nb: Any, assignment: str) -> Any:
         cells.append(cell)
     out.cells = cells
     out.metadata.setdefault("kit", {})["assignment"] = assignment
+    return out
+
+
+def is_setup_cell(cell: Any) -> bool:
+    """Whether ``cell`` is an ordinary code cell marked ``{"kit": {"setup": true}}``."""
+    kit = (cell.get("metadata") or {}).get("kit") or {}
+    return cell.get("cell_type") == "code" and isinstance(kit, dict) and bool(kit.get("setup"))
+
+
+def exercise_slice(nb: Any) -> Any:
+    """A copy of ``nb`` with only its setup cells and its exercise, check and hidden cells.
+
+    The exercises of a course notebook test functions on small inputs, so this slice runs in
+    seconds; the whole notebook (with its trainings) is what students and the grader run.
+    """
+    exercises(nb)  # raises FormatError on inconsistent markup
+    out = copy.deepcopy(nb)
+    out.cells = [c for c in out.cells if is_setup_cell(c) or cell_role(c) is not None]
     return out
 
 

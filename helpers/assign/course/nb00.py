@@ -1,4 +1,4 @@
-"""The checks of the course notebooks' exercises (``checks.run("00.class_counts", globals())``).
+"""The checks of notebook 00's exercises (``checks.run("00.class_counts", globals())``).
 
 Each check tests the student's function on small hand-made inputs with known answers, so it runs
 in milliseconds, needs no data and gives feedback that says what was found and what was expected.
