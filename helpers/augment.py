@@ -281,6 +281,33 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+AUGMENTERS = ("none", "light", "affine", "affine+elastic")
+
+
+def make_augmenter(name: str, seed: int = config.DEFAULT_SEED):
+    """Return the kit's augmenter called ``name`` (a Keras layer), or None for ``"none"``.
+
+    * ``"light"``: ``data.mnist_augmenter`` (+-8 degrees, 8% zoom and shift; notebooks 01-03);
+    * ``"affine"``: :func:`affine_augmenter` (+-15 degrees, scale 0.9-1.1, +-2 px);
+    * ``"affine+elastic"``: the affine one followed by ``ElasticDistortion()`` (alpha 36, sigma 6).
+    """
+    import keras
+
+    if name not in AUGMENTERS:
+        raise ValueError(f"augment must be one of {', '.join(AUGMENTERS)}; got {name!r}")
+    if name == "none":
+        return None
+    if name == "light":
+        from helpers import data
+
+        return data.mnist_augmenter(seed=seed)
+    affine = affine_augmenter(seed=seed)
+    if name == "affine":
+        return affine
+    elastic = elastic_distortion_layer()(seed=seed + 3, name="elastic_distortion")
+    return keras.Sequential([affine, elastic], name="affine_elastic_augmenter")
+
+
 def _named_augmenters(augmenters: Any) -> list[tuple[str, Callable]]:
     """Return ``[(label, augmenter), ...]`` from a mapping, a sequence or a single callable."""
     if isinstance(augmenters, Mapping):

@@ -37,9 +37,11 @@ class Recipe:
     learning_rate: float = 1e-3
     schedule: str = "cosine"
     optimizer: str = "adam"
-    augment: bool = False
+    augment: bool | str = False
     label_smoothing: float = 0.0
     weight_decay: float = 0.0
+    focal_gamma: float = 0.0
+    ema_momentum: float | None = None
     quick_epochs: int = 1
     quick_batch_size: int | None = None
 
@@ -96,6 +98,18 @@ RECIPES: dict[str, Recipe] = {
         schedule="onecycle",
         augment=True,
         quick_epochs=2,
+        quick_batch_size=32,
+    ),
+    # Notebook 06's best single model and ensemble members.
+    "strong_cnn": Recipe(
+        epochs=20,
+        batch_size=128,
+        learning_rate=3e-3,
+        schedule="onecycle",
+        augment="affine+elastic",
+        label_smoothing=0.1,
+        ema_momentum=0.999,
+        quick_epochs=1,
         quick_batch_size=32,
     ),
 }
@@ -175,32 +189,71 @@ def learning_rates_per_epoch(
     return [float(rate(e * int(steps_per_epoch) - 1)) for e in range(1, int(epochs) + 1)]
 
 
-def make_optimizer(name: str, learning_rate, weight_decay: float = 0.0):
-    """Return Adam (AdamW when ``weight_decay`` > 0) or plain SGD (no momentum), at ``learning_rate``."""
+def make_optimizer(
+    name: str, learning_rate, weight_decay: float = 0.0, ema_momentum: float | None = None
+):
+    """Return Adam (AdamW when ``weight_decay`` > 0) or plain SGD (no momentum), at ``learning_rate``.
+
+    ``ema_momentum`` (e.g. 0.999) turns on Keras' built-in exponential moving average of the
+    weights (``use_ema=True``): ``fit`` trains the raw weights and, when it ends, replaces them by
+    their average (``optimizer.finalize_variable_values``), the weights that are then evaluated and
+    saved. Validation during ``fit`` still sees the raw weights.
+    """
     import keras
 
     if name not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {name!r}")
     if weight_decay < 0:
         raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+    if ema_momentum is not None and not 0.0 < float(ema_momentum) < 1.0:
+        raise ValueError(f"ema_momentum must be in (0, 1) or None, got {ema_momentum!r}")
+    ema = {"use_ema": True, "ema_momentum": float(ema_momentum)} if ema_momentum else {}
     if name == "adam":
         if weight_decay > 0:
-            return keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=weight_decay)
-        return keras.optimizers.Adam(learning_rate=learning_rate)
-    return keras.optimizers.SGD(learning_rate=learning_rate, weight_decay=weight_decay or None)
+            return keras.optimizers.AdamW(
+                learning_rate=learning_rate, weight_decay=weight_decay, **ema
+            )
+        return keras.optimizers.Adam(learning_rate=learning_rate, **ema)
+    return keras.optimizers.SGD(
+        learning_rate=learning_rate, weight_decay=weight_decay or None, **ema
+    )
 
 
-def compile_classifier(model, optimizer, label_smoothing: float = 0.0) -> None:
-    """Compile ``model`` (softmax outputs) with cross-entropy and accuracy; one-hot targets if label smoothing."""
+def make_loss(label_smoothing: float = 0.0, focal_gamma: float = 0.0):
+    """Return the classification loss for softmax outputs, and whether it needs one-hot targets.
+
+    Plain sparse cross-entropy by default; ``label_smoothing`` > 0 gives Keras'
+    ``CategoricalCrossentropy(label_smoothing=...)``; ``focal_gamma`` > 0 gives Keras'
+    ``CategoricalFocalCrossentropy(gamma=focal_gamma, alpha=1)`` (Lin et al. 2017: the loss of an
+    example is scaled by ``(1 - p_true) ** gamma``, so confidently right examples count less; alpha
+    stays 1 because MNIST's classes are balanced), with the same label smoothing.
+    """
     import keras
 
     if not 0.0 <= label_smoothing < 1.0:
         raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
+    if focal_gamma < 0:
+        raise ValueError(f"focal_gamma must be >= 0 (0 = plain cross-entropy), got {focal_gamma}")
+    if focal_gamma > 0:
+        loss = keras.losses.CategoricalFocalCrossentropy(
+            alpha=1.0, gamma=float(focal_gamma), label_smoothing=label_smoothing
+        )
+        return loss, True
     if label_smoothing > 0:
-        loss = keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
-    else:
-        loss = keras.losses.SparseCategoricalCrossentropy()
+        return keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing), True
+    return keras.losses.SparseCategoricalCrossentropy(), False
+
+
+def compile_classifier(
+    model, optimizer, label_smoothing: float = 0.0, focal_gamma: float = 0.0
+) -> bool:
+    """Compile ``model`` (softmax outputs) with :func:`make_loss` and accuracy.
+
+    Returns True when the loss needs one-hot targets (label smoothing or focal loss).
+    """
+    loss, one_hot = make_loss(label_smoothing, focal_gamma)
     model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+    return one_hot
 
 
 def _targets(y: np.ndarray, num_classes: int, one_hot: bool) -> np.ndarray:
@@ -216,16 +269,21 @@ def train_classifier(
     learning_rate: float = 1e-3,
     schedule: str = "cosine",
     optimizer: str = "adam",
-    augment: bool | Callable = False,
+    augment: bool | str | Callable = False,
     label_smoothing: float = 0.0,
     weight_decay: float = 0.0,
+    focal_gamma: float = 0.0,
+    ema_momentum: float | None = None,
     callbacks: Sequence = (),
     verbose: int = 1,
     seed: int = config.DEFAULT_SEED,
 ) -> TrainingResult:
     """Compile ``model``, fit it on ``splits["x_train"]`` validating on ``x_val``; return a :class:`TrainingResult`.
 
-    ``augment`` is True (``data.mnist_augmenter``), False, or an augmentation callable. ``verbose``:
+    ``augment`` is True (``data.mnist_augmenter``), False, the name of a kit augmenter
+    (``augment.AUGMENTERS``: ``"affine"``, ``"affine+elastic"``...) or an augmentation callable.
+    ``focal_gamma`` > 0 trains with focal loss, ``ema_momentum`` keeps an exponential moving
+    average of the weights and ends with it (:func:`make_loss`, :func:`make_optimizer`). ``verbose``:
     0 silent, 1 one short line per epoch, 2 Keras' own epoch lines. ``callbacks`` run before the
     kit's timer, so values they add to the logs (e.g. ``PerClassAccuracy``) land in the history.
     """
@@ -238,9 +296,23 @@ def train_classifier(
         raise ValueError(f"epochs must be positive, got {epochs}")
     if verbose not in (0, 1, 2):
         raise ValueError(f"verbose must be 0, 1 or 2, got {verbose}")
+    if int(batch_size) <= 0:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
     num_classes = int(model.outputs[0].shape[-1])
-    one_hot = label_smoothing > 0
-    augmenter = data.mnist_augmenter(seed=seed) if augment is True else (augment or None)
+    steps_per_epoch = int(np.ceil(len(splits["x_train"]) / batch_size))
+    lr = learning_rate_schedule(schedule, learning_rate, steps_per_epoch * int(epochs))
+    one_hot = compile_classifier(
+        model,
+        make_optimizer(optimizer, lr, weight_decay, ema_momentum),
+        label_smoothing,
+        focal_gamma,
+    )
+    if isinstance(augment, str):
+        from helpers.augment import make_augmenter
+
+        augmenter = make_augmenter(augment, seed=seed)
+    else:
+        augmenter = data.mnist_augmenter(seed=seed) if augment is True else (augment or None)
     train_ds = data.make_dataset(
         splits["x_train"],
         _targets(splits["y_train"], num_classes, one_hot),
@@ -254,9 +326,6 @@ def train_classifier(
         val_ds = data.make_dataset(
             splits["x_val"], _targets(splits["y_val"], num_classes, one_hot), batch_size=512
         )
-    steps_per_epoch = int(np.ceil(len(splits["x_train"]) / batch_size))
-    lr = learning_rate_schedule(schedule, learning_rate, steps_per_epoch * int(epochs))
-    compile_classifier(model, make_optimizer(optimizer, lr, weight_decay), label_smoothing)
     timer = EpochTimer()
     kit_callbacks = [timer] + ([EpochLine(int(epochs))] if verbose == 1 else [])
     start = time.perf_counter()

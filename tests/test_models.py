@@ -52,6 +52,15 @@ EXPECTED_PARAMS = {
     + 3 * (2 * conv(3, 64, 64) + 2 * BN * 64)
     + dense(64, 64)
     + dense(64, 10),
+    "strong_cnn": conv(3, 1, 16, False)
+    + conv(3, 16, 16, False)
+    + conv(5, 16, 16, False)
+    + conv(3, 16, 32, False)
+    + conv(3, 32, 32, False)
+    + conv(5, 32, 32, False)
+    + conv(4, 32, 64, False)
+    + BN * (16 * 3 + 32 * 3 + 64)
+    + dense(4 * 4 * 64, 10),
 }
 
 
@@ -64,7 +73,7 @@ def test_hand_counts_match_the_documented_numbers():
     assert EXPECTED_PARAMS["resnet"] == 231_370
 
 
-def test_registry_has_the_seven_classifiers():
+def test_registry_has_the_eight_classifiers():
     assert set(models.CLASSIFIERS) == set(EXPECTED_PARAMS)
 
 
@@ -180,3 +189,25 @@ def test_every_builder_trains_under_mirrored_strategy_on_two_logical_cpus():
     assert lines["replicas"] == "2"
     for name, expected in EXPECTED_PARAMS.items():
         assert int(lines[name]) == expected
+
+
+def test_strong_cnn_shapes_cbam_and_bn_momentum():
+    from helpers import attention
+
+    model = models.build_strong_cnn(bn_momentum=0.9)
+    shapes = {layer.name: tuple(layer.output.shape[1:]) for layer in model.layers}
+    assert shapes["stage1_down"] == (14, 14, 16) and shapes["stage2_down"] == (7, 7, 32)
+    assert shapes["head_conv"] == (4, 4, 64)
+    momenta = {
+        layer.momentum
+        for layer in model.layers
+        if isinstance(layer, keras.layers.BatchNormalization)
+    }
+    assert momenta == {0.9}
+    with_cbam = models.build_strong_cnn(cbam=True)
+    extra = attention.cbam_parameter_count(16) + attention.cbam_parameter_count(32)
+    assert with_cbam.count_params() == EXPECTED_PARAMS["strong_cnn"] + extra
+    assert {"stage1_cbam", "stage2_cbam"} <= {layer.name for layer in with_cbam.layers}
+    for bad in ({"width": 0}, {"dropout": 1.0}, {"bn_momentum": 1.0}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            models.build_strong_cnn(**bad)

@@ -117,6 +117,70 @@ def test_augmentation_label_smoothing_and_weight_decay_paths_run(tiny_splits):
     assert np.isfinite(result.final("val_loss"))
 
 
+def test_focal_loss_by_hand_and_loss_choice():
+    loss, one_hot = training.make_loss()
+    assert isinstance(loss, keras.losses.SparseCategoricalCrossentropy) and not one_hot
+    loss, one_hot = training.make_loss(label_smoothing=0.1)
+    assert isinstance(loss, keras.losses.CategoricalCrossentropy) and one_hot
+    loss, one_hot = training.make_loss(focal_gamma=2.0)
+    assert isinstance(loss, keras.losses.CategoricalFocalCrossentropy) and one_hot
+    # focal loss of one example = -(1 - p_true) ** gamma * log(p_true)
+    probs = np.array([[0.9, 0.05, 0.05], [0.2, 0.5, 0.3]], dtype=np.float32)
+    y = np.eye(3, dtype=np.float32)[[0, 2]]
+    by_hand = np.mean([-(0.1**2) * np.log(0.9), -(0.7**2) * np.log(0.3)])
+    np.testing.assert_allclose(float(loss(y, probs)), by_hand, rtol=1e-5)
+    with pytest.raises(ValueError, match="focal_gamma"):
+        training.make_loss(focal_gamma=-1)
+
+
+def test_ema_ends_training_with_the_averaged_weights(tiny_splits):
+    # Keras starts the average at the weights after the first step; with a momentum this close
+    # to 1 it stays there. Adam's first step moves each weight by at most the learning rate, so
+    # the trainable weights after fit (the average) are within 1e-2 of the initial ones, while
+    # the raw weights of the run without EMA moved further.
+    # (Batch norm's moving statistics are not trainable weights: Keras does not average them.)
+    runs = {}
+    for ema in (None, 1 - 1e-6):
+        keras.utils.set_random_seed(0)
+        model = models.build_small_cnn()
+        before = [np.array(w) for w in model.trainable_weights]
+        training.train_classifier(
+            model,
+            tiny_splits,
+            epochs=2,
+            batch_size=16,
+            learning_rate=1e-2,
+            ema_momentum=ema,
+            verbose=0,
+        )
+        after = [np.array(w) for w in model.trainable_weights]
+        runs[ema] = max(float(np.max(np.abs(a - b))) for a, b in zip(after, before))
+        assert model.optimizer.use_ema is (ema is not None)
+    assert runs[1 - 1e-6] <= 1e-2 * 1.001
+    assert runs[None] > 2e-2
+    with pytest.raises(ValueError, match="ema_momentum"):
+        training.make_optimizer("adam", 1e-3, ema_momentum=1.0)
+
+
+def test_augmenter_by_name(tiny_splits):
+    from helpers import augment
+
+    model = models.build_small_cnn()
+    result = training.train_classifier(
+        model,
+        tiny_splits,
+        epochs=1,
+        batch_size=40,
+        augment="affine+elastic",
+        focal_gamma=2.0,
+        verbose=0,
+    )
+    assert np.isfinite(result.final("val_loss"))
+    assert augment.make_augmenter("none") is None
+    with pytest.raises(ValueError, match="augment must be one of"):
+        augment.make_augmenter("mixup")
+
+
 def test_bad_arguments(tiny_splits):
     model = models.build_mlp_baseline()
     with pytest.raises(KeyError, match="load_mnist_splits"):
