@@ -134,32 +134,49 @@ def test_focal_loss_by_hand_and_loss_choice():
 
 
 def test_ema_ends_training_with_the_averaged_weights(tiny_splits):
-    # Keras starts the average at the weights after the first step; with a momentum this close
-    # to 1 it stays there. Adam's first step moves each weight by at most the learning rate, so
-    # the trainable weights after fit (the average) are within 1e-2 of the initial ones, while
-    # the raw weights of the run without EMA moved further.
-    # (Batch norm's moving statistics are not trainable weights: Keras does not average them.)
-    runs = {}
-    for ema in (None, 1 - 1e-6):
-        keras.utils.set_random_seed(0)
-        model = models.build_small_cnn()
-        before = [np.array(w) for w in model.trainable_weights]
-        training.train_classifier(
-            model,
-            tiny_splits,
-            epochs=2,
-            batch_size=16,
-            learning_rate=1e-2,
-            ema_momentum=ema,
-            verbose=0,
-        )
-        after = [np.array(w) for w in model.trainable_weights]
-        runs[ema] = max(float(np.max(np.abs(a - b))) for a, b in zip(after, before))
-        assert model.optimizer.use_ema is (ema is not None)
-    assert runs[1 - 1e-6] <= 1e-2 * 1.001
-    assert runs[None] > 2e-2
-    with pytest.raises(ValueError, match="ema_momentum"):
-        training.make_optimizer("adam", 1e-3, ema_momentum=1.0)
+    class Capture(keras.callbacks.Callback):
+        # the raw weights and the optimizer's averages after the last epoch, before fit ends
+        def on_epoch_end(self, epoch, logs=None):
+            self.raw = [np.array(w) for w in self.model.trainable_weights]
+            self.average = [
+                np.array(v) for v in self.model.optimizer._model_variables_moving_average
+            ]
+
+    keras.utils.set_random_seed(0)
+    model = models.build_small_cnn()
+    capture = Capture()
+    training.train_classifier(
+        model,
+        tiny_splits,
+        epochs=3,
+        batch_size=8,
+        learning_rate=1e-2,
+        ema_momentum=0.99,
+        callbacks=[capture],
+        verbose=0,
+    )
+    assert model.optimizer.use_ema
+    # 3 epochs x 10 steps: the momentum is capped at 1 - 10 / 30
+    np.testing.assert_allclose(float(model.optimizer.ema_momentum), 1 - 10 / 30, rtol=1e-6)
+    final = [np.array(w) for w in model.trainable_weights]
+    for got, average in zip(final, capture.average):
+        np.testing.assert_array_equal(got, average)
+    assert max(float(np.max(np.abs(a - b))) for a, b in zip(final, capture.raw)) > 1e-4
+    keras.utils.set_random_seed(0)
+    plain = models.build_small_cnn()
+    training.train_classifier(plain, tiny_splits, epochs=1, batch_size=16, verbose=0)
+    assert not plain.optimizer.use_ema
+
+
+def test_ema_momentum_is_capped_by_the_budget():
+    assert training.ema_momentum_for(0.999, 20_000) == 0.999
+    assert training.ema_momentum_for(0.999, 1_000) == pytest.approx(0.99)
+    assert training.ema_momentum_for(0.999, 12) == 0.5
+    for bad in (0.0, 1.0):
+        with pytest.raises(ValueError, match="ema_momentum"):
+            training.ema_momentum_for(bad, 100)
+        with pytest.raises(ValueError, match="ema_momentum"):
+            training.make_optimizer("adam", 1e-3, ema_momentum=bad)
 
 
 def test_augmenter_by_name(tiny_splits):

@@ -1,0 +1,124 @@
+"""helpers.beyond: the ablation's settings and models, the recipe choice, ensembles, export."""
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import beyond, models
+
+
+def test_every_technique_changes_one_setting_of_the_baseline():
+    assert beyond.technique_settings("baseline") == beyond.BASE
+    for name, change in beyond.TECHNIQUES.items():
+        if name == beyond.BASELINE:
+            continue
+        settings = beyond.technique_settings(name)
+        changed = {k for k in settings if settings[k] != beyond.BASE[k]}
+        assert changed == set(change), name
+        assert beyond.describe(settings) != "baseline"
+    assert beyond.describe(beyond.BASE) == "baseline"
+    with pytest.raises(KeyError, match="unknown technique 'mixup'"):
+        beyond.technique_settings("mixup")
+
+
+def test_ablation_models_get_their_technique():
+    build = beyond.ablation_build_fn(total_steps=100)
+    keras.utils.set_random_seed(0)
+    base = build({"technique": "baseline"})
+    assert base.count_params() == models.build_strong_cnn().count_params()
+    assert isinstance(base.loss, keras.losses.CategoricalCrossentropy)  # one-hot labels always
+    assert not base.optimizer.use_ema
+    focal = build({"technique": "focal loss (gamma 2)"})
+    assert isinstance(focal.loss, keras.losses.CategoricalFocalCrossentropy)
+    assert build({"technique": "weight EMA (0.999)"}).optimizer.use_ema
+    cbam = build({"technique": "CBAM attention"})
+    assert cbam.count_params() > base.count_params()
+    schedule = build({"technique": "warm-up + cosine"}).optimizer.learning_rate
+    assert not isinstance(
+        base.optimizer.learning_rate, keras.optimizers.schedules.LearningRateSchedule
+    )
+    assert schedule is not None
+    augmented = build({"technique": "affine + elastic"})
+    assert augmented.count_params() == base.count_params()  # augmentation has no weights
+    x = np.random.default_rng(0).random((4, 28, 28, 1), dtype=np.float32)
+    # identity at inference: the same probabilities as the inner model
+    inner = augmented.layers[-1]
+    np.testing.assert_allclose(
+        augmented.predict(x, verbose=0), inner.predict(x, verbose=0), atol=1e-6
+    )
+    with pytest.raises(ValueError, match="total_steps"):
+        beyond.ablation_build_fn(total_steps=0)
+
+
+def _summary(rows):
+    return pd.DataFrame(rows, columns=["technique", "mean", "std", "n"])
+
+
+def test_gains_and_recipe_choice_by_hand():
+    summary = _summary(
+        [
+            ("baseline", 0.980, 0.001, 2),
+            ("affine augmentation", 0.984, 0.001, 2),
+            ("affine + elastic", 0.986, 0.001, 2),
+            ("label smoothing 0.1", 0.9805, 0.002, 2),
+            ("focal loss (gamma 2)", 0.978, 0.001, 2),
+            ("weight EMA (0.999)", 0.980, 0.001, 2),
+        ]
+    )
+    gains = beyond.gains_table(summary)
+    np.testing.assert_allclose(gains.loc["affine + elastic", "gain"], 0.006)
+    assert bool(gains.loc["affine + elastic", "clear"])  # 0.006 > 0.001 + 0.001
+    assert not bool(gains.loc["label smoothing 0.1", "clear"])  # 0.0005 < 0.003
+    settings, reasons = beyond.choose_recipe(gains)
+    assert settings["augment"] == "affine+elastic"  # the better of the two augmentations
+    assert settings["label_smoothing"] == 0.1  # any gain counts
+    assert settings["focal_gamma"] == 0.0 and settings["ema"] is False  # no gain: left out
+    assert any(r.startswith("kept affine + elastic: +0.60 points") for r in reasons)
+    assert any("affine augmentation" in r and "other option won" in r for r in reasons)
+    with pytest.raises(KeyError, match="no 'baseline' row"):
+        beyond.gains_table(summary.iloc[1:])
+
+
+def test_ensemble_members_table_and_label_noise_by_hand():
+    y = np.array([0, 1, 2, 1])
+    a = np.array([[0.9, 0.1, 0], [0.2, 0.8, 0], [0, 0.05, 0.95], [0.95, 0.05, 0]])
+    b = np.array([[0.6, 0.4, 0], [0.7, 0.3, 0], [0, 0.1, 0.9], [0.9, 0.1, 0]])
+    np.testing.assert_allclose(beyond.ensemble_probabilities([a, b])[1], [0.45, 0.55, 0])
+    table = beyond.members_table(["a", "b"], [a, b], [a, b], y, y, extra={"seed": [0, 1]})
+    assert list(table["model"]) == ["a", "b", "ensemble of 2"]
+    np.testing.assert_allclose(table["val_accuracy"], [0.75, 0.5, 0.75])
+    assert list(table["best_on_val"]) == [True, False, False]
+    assert list(table["test_errors"]) == [1, 2, 1]
+    # image 3: both members say 0 with mean confidence 0.925 -> a label-noise candidate;
+    # image 1 is wrong only for b.
+    assert beyond.label_noise_candidates(y, [a, b], 0.9).tolist() == [3]
+    assert beyond.label_noise_candidates(y, [a, b], 0.95).tolist() == []
+    with pytest.raises(ValueError, match="same"):
+        beyond.ensemble_probabilities([a, b[:2]])
+    with pytest.raises(ValueError, match="empty"):
+        beyond.ensemble_probabilities([])
+
+
+def test_train_member_puts_augmentation_in_the_pipeline():
+    rng = np.random.default_rng(0)
+    y = np.tile(np.arange(10), 4)
+    x = rng.random((40, 28, 28, 1), dtype=np.float32)
+    splits = {"x_train": x[:30], "y_train": y[:30], "x_val": x[30:], "y_val": y[30:]}
+    settings = {"augment": "affine+elastic", "label_smoothing": 0.1, "ema": True}
+    result = beyond.train_member(settings, splits, epochs=1, seed=0, batch_size=10, width=4)
+    layer_types = {type(layer).__name__ for layer in result.model.layers}
+    assert "ElasticDistortion" not in layer_types  # augmentation ran in tf.data, not in the model
+    assert result.model.optimizer.use_ema
+    with pytest.raises(KeyError, match="unknown settings"):
+        beyond.train_member({"mixup": True}, splits, epochs=1, seed=0)
+
+
+def test_export_keras_and_savedmodel_round_trip(monkeypatch, tmp_path):
+    from helpers import config
+
+    monkeypatch.setattr(config, "REPO_ROOT", tmp_path)
+    model = models.build_strong_cnn(width=4)
+    x = np.random.default_rng(1).random((3, 28, 28, 1), dtype=np.float32)
+    paths = beyond.export_model(model, "strong_cnn_test", check_images=x)
+    assert paths["keras"].is_file() and (paths["savedmodel"] / "saved_model.pb").is_file()
