@@ -58,27 +58,29 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from helpers.assign.grader import validate
+    from helpers.assign.grader import validate_many
 
     paths = _solution_notebooks(args.source)
     if not paths:
         print(f"no notebook with exercise cells in {args.source}")
         return 1
+    results = validate_many(
+        paths,
+        workers=args.workers,
+        timeout=args.timeout,
+        notebook_timeout=args.notebook_timeout,
+        exercises_only=args.exercises_only,
+    )
     failed = 0
-    for path in paths:
-        result = validate(
-            path,
-            timeout=args.timeout,
-            notebook_timeout=args.notebook_timeout,
-            exercises_only=args.exercises_only,
-        )
-        if result.ok:
-            names = ", ".join(result.solution.exercises)
-            print(f"{path.name}: OK ({names} pass on the solution and fail on the student copy)")
+    for path, (ok, problems) in results.items():
+        if ok:
+            print(
+                f"{path.name}: OK (every exercise passes on the solution and fails on the student copy)"
+            )
         else:
             failed += 1
             print(f"{path.name}: FAILED")
-            for problem in result.problems:
+            for problem in problems:
                 print(f"  - {problem}")
     return 1 if failed else 0
 
@@ -133,6 +135,9 @@ def main(argv: list[str] | None = None) -> int:
         help="every exercise passes on the solution and fails on the student copy",
     )
     val.add_argument("source", type=Path, help="a solution notebook or a folder of them")
+    val.add_argument(
+        "--workers", type=int, default=2, help="notebooks validated at a time (default 2)"
+    )
     val.add_argument(
         "--exercises-only",
         action="store_true",

@@ -573,3 +573,35 @@ def validate(
         if r and r.passed:
             problems.append(f"{name}: passes on the student copy (the checks do not test it)")
     return Validation(not problems, problems, on_solution, on_student)
+
+
+def _validate_one(args: tuple[str, float, float, bool]) -> tuple[bool, list[str]]:
+    path, timeout, notebook_timeout, exercises_only = args
+    result = validate(path, timeout, notebook_timeout, exercises_only)
+    return result.ok, result.problems
+
+
+def validate_many(
+    paths: Iterable[str | Path],
+    workers: int = 2,
+    timeout: float = DEFAULT_CELL_TIMEOUT,
+    notebook_timeout: float = DEFAULT_NOTEBOOK_TIMEOUT,
+    exercises_only: bool = False,
+) -> dict[Path, tuple[bool, list[str]]]:
+    """:func:`validate` several solution notebooks, ``workers`` at a time (separate processes).
+
+    Returns ``{path: (ok, problems)}`` in the order given. Each notebook's kernels start in a fresh
+    process ("spawn"), so this is safe to call from a process that has already imported TensorFlow.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    paths = [Path(p) for p in paths]
+    if int(workers) < 1:
+        raise ValueError(f"workers must be >= 1, got {workers!r}")
+    jobs = [(str(p), timeout, notebook_timeout, exercises_only) for p in paths]
+    if int(workers) == 1 or len(paths) <= 1:
+        return dict(zip(paths, map(_validate_one, jobs)))
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=int(workers), mp_context=context) as pool:
+        return dict(zip(paths, pool.map(_validate_one, jobs)))
