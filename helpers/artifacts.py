@@ -115,3 +115,61 @@ def load_or_train(name: str, splits: dict | None = None, verbose: int = 0) -> tu
         model = training.quick_train(name, splits, verbose=verbose)
     save_model(model, name)
     return model, True
+
+
+def training_record_path(name: str) -> Path:
+    """Return the JSON file that describes how the saved model ``name`` was trained."""
+    return model_path(name).with_suffix(".json")
+
+
+def load_or_run_training(name: str, spec: dict, train: Any) -> tuple[Any, bool]:
+    """Return ``(result, trained_here)``: the saved training run ``name`` if ``spec`` matches, else ``train()``.
+
+    ``train()`` must return a ``training.TrainingResult``; its model is saved as
+    ``artifacts/<mode>/models/<name>.keras`` beside ``<name>.json`` (``spec``, history, seconds).
+    A rerun with the same ``spec`` (a JSON-able dict of everything that defines the run: recipe,
+    epochs, seed, data) loads both instead of training again, so an interrupted notebook resumes
+    and a finished one re-renders in seconds; any change of ``spec`` trains anew. The loaded result
+    keeps the *original* training time. An unreadable record raises ``ValueError`` naming the file.
+    """
+    import json
+
+    from helpers import training
+
+    spec = json.loads(json.dumps(spec))  # the form it has after a round trip through the file
+    record_file = training_record_path(name)
+    if record_file.is_file() and model_path(name).is_file():
+        try:
+            record = json.loads(record_file.read_text(encoding="utf-8"))
+            saved_spec = record["spec"]
+        except (ValueError, KeyError, TypeError) as err:
+            raise ValueError(
+                f"{record_file} is not a training record ({err}); delete it and its .keras file "
+                f"to train {name!r} again"
+            ) from err
+        if saved_spec == spec:
+            return (
+                training.TrainingResult(
+                    model=load_model(name),
+                    history={k: list(v) for k, v in record["history"].items()},
+                    seconds=float(record["seconds"]),
+                    epoch_seconds=list(record["epoch_seconds"]),
+                    learning_rates=list(record.get("learning_rates", [])),
+                ),
+                False,
+            )
+    result = train()
+    if not isinstance(result, training.TrainingResult):
+        raise TypeError(
+            f"train() must return a training.TrainingResult, got {type(result).__name__}"
+        )
+    save_model(result.model, name)
+    record = {
+        "spec": spec,
+        "history": {k: [float(v) for v in vals] for k, vals in result.history.items()},
+        "seconds": float(result.seconds),
+        "epoch_seconds": [float(v) for v in result.epoch_seconds],
+        "learning_rates": [float(v) for v in result.learning_rates],
+    }
+    record_file.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    return result, True

@@ -1,4 +1,5 @@
-"""Keras callbacks of the kit: per-class validation accuracy, epoch timing, one compact line per epoch.
+"""Keras callbacks of the kit: per-class validation accuracy, epoch timing, one compact line per epoch,
+validation with the weight average (EMA).
 
 :class:`PerClassAccuracy` writes ``val_accuracy_class_0 .. val_accuracy_class_{C-1}`` into the epoch
 ``logs``, so the values appear in ``History``, ``CSVLogger`` and ``TensorBoard`` like any metric
@@ -166,3 +167,34 @@ class EpochLine(keras.callbacks.Callback):
             + f"  ({time.perf_counter() - self._start:.0f} s)",
             flush=True,
         )
+
+
+class ValidateWithEMA(keras.callbacks.SwapEMAWeights):
+    """Evaluate with the optimizer's weight average (EMA) during ``fit``; a no-op without one.
+
+    With ``use_ema=True`` Keras trains the raw weights and copies the average into the model only
+    when ``fit`` ends, so every ``val_*`` value of the history (and a tuner's objective) would be
+    that of the raw weights, not of the model one gets. Keras' ``SwapEMAWeights`` swaps the average
+    in for each evaluation and back afterwards, but refuses an optimizer without EMA; this subclass
+    lets one callback list serve every trial of a grid, with and without EMA.
+    """
+
+    def _uses_ema(self) -> bool:
+        optimizer = getattr(self.model.optimizer, "inner_optimizer", self.model.optimizer)
+        return bool(getattr(optimizer, "use_ema", False))
+
+    def on_test_begin(self, logs=None):
+        if self._uses_ema():
+            super().on_test_begin(logs)
+
+    def on_test_end(self, logs=None):
+        if self._uses_ema():
+            super().on_test_end(logs)
+
+    def on_predict_begin(self, logs=None):
+        if self._uses_ema():
+            super().on_predict_begin(logs)
+
+    def on_predict_end(self, logs=None):
+        if self._uses_ema():
+            super().on_predict_end(logs)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from helpers import config, data
-from helpers.callbacks import EpochLine, EpochTimer
+from helpers.callbacks import EpochLine, EpochTimer, ValidateWithEMA
 from helpers.schedules import learning_rate_schedule
 
 OPTIMIZERS = ("adam", "sgd")
@@ -351,6 +351,8 @@ def train_classifier(
         )
     timer = EpochTimer()
     kit_callbacks = [timer] + ([EpochLine(int(epochs))] if verbose == 1 else [])
+    if ema_momentum is not None:  # the history's val_* are then those of the averaged weights
+        kit_callbacks.insert(0, ValidateWithEMA())
     start = time.perf_counter()
     # The dataset is already shuffled each epoch, so fit must not try to shuffle it again.
     history = model.fit(

@@ -145,3 +145,46 @@ def test_a_model_with_the_kits_own_layers_loads_in_a_fresh_process(tmp_path, mon
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "CBAM" in done.stdout and "ElasticDistortion" in done.stdout
+
+
+def _tiny_result(seconds=1.5):
+    import keras
+
+    from helpers import training
+
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dense(2, name="d")(inputs))
+    history = {"loss": [0.9, 0.5], "val_accuracy": [0.6, 0.75]}
+    return training.TrainingResult(model, history, seconds, [0.7, 0.8], [1e-3, 5e-4])
+
+
+def test_load_or_run_training_trains_once_per_spec_and_keeps_the_record(quick_repo):
+    calls = []
+
+    def train():
+        calls.append(1)
+        return _tiny_result()
+
+    spec = {"recipe": {"augment": "affine", "bn_momentum": 0.9}, "epochs": 2, "seed": (0,)}
+    first, trained = artifacts.load_or_run_training("member0", spec, train)
+    assert trained and len(calls) == 1
+    assert artifacts.training_record_path("member0").is_file()
+    # same spec (a tuple compares equal to the list it becomes in JSON): loaded, not trained
+    again, trained = artifacts.load_or_run_training("member0", dict(spec), train)
+    assert not trained and len(calls) == 1
+    assert again.history == first.history and again.seconds == 1.5
+    assert again.epoch_seconds == [0.7, 0.8] and again.learning_rates == [1e-3, 5e-4]
+    x = np.ones((2, 3), dtype=np.float32)
+    np.testing.assert_allclose(again.model.predict(x, verbose=0), first.model.predict(x, verbose=0))
+    # any change of the spec trains anew and overwrites the record
+    _, trained = artifacts.load_or_run_training("member0", {**spec, "epochs": 3}, train)
+    assert trained and len(calls) == 2
+
+
+def test_load_or_run_training_refuses_a_broken_record_and_a_wrong_result(quick_repo):
+    artifacts.load_or_run_training("m", {"a": 1}, _tiny_result)
+    artifacts.training_record_path("m").write_text("{not json", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"m\.json is not a training record.*delete it"):
+        artifacts.load_or_run_training("m", {"a": 1}, _tiny_result)
+    with pytest.raises(TypeError, match="TrainingResult"):
+        artifacts.load_or_run_training("other", {"a": 1}, lambda: "a model")

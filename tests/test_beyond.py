@@ -8,39 +8,58 @@ import pytest
 from helpers import beyond, models
 
 
-def test_every_technique_changes_one_setting_of_the_baseline():
-    assert beyond.technique_settings("baseline") == beyond.BASE
+def test_every_row_changes_one_setting_of_the_base_recipe():
+    base = beyond.technique_settings(beyond.BASELINE)
+    assert base == beyond.BASE
+    assert (base["augment"], base["schedule"], base["bn_momentum"]) == ("affine", "onecycle", 0.9)
     for name, change in beyond.TECHNIQUES.items():
         if name == beyond.BASELINE:
             continue
         settings = beyond.technique_settings(name)
         changed = {k for k in settings if settings[k] != beyond.BASE[k]}
         assert changed == set(change), name
-        assert beyond.describe(settings) != "baseline"
-    assert beyond.describe(beyond.BASE) == "baseline"
+        assert beyond.describe(settings) != beyond.BASELINE
+    assert beyond.describe(beyond.BASE) == beyond.BASELINE
+    assert beyond.describe(beyond.BASE, full=True).startswith("augment=affine, label_smoothing=0.0")
     with pytest.raises(KeyError, match="unknown technique 'mixup'"):
         beyond.technique_settings("mixup")
+
+
+def _bn_momenta(model):
+    momenta = set()
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            momenta |= _bn_momenta(layer)
+        elif isinstance(layer, keras.layers.BatchNormalization):
+            momenta.add(layer.momentum)
+    return momenta
 
 
 def test_ablation_models_get_their_technique():
     build = beyond.ablation_build_fn(total_steps=100)
     keras.utils.set_random_seed(0)
-    base = build({"technique": "baseline"})
-    assert base.count_params() == models.build_strong_cnn().count_params()
+    base = build({"technique": beyond.BASELINE})
+    plain = build({"technique": "no augmentation"})
+    assert plain.count_params() == models.build_strong_cnn().count_params()
+    assert base.count_params() == plain.count_params()  # augmentation has no weights
     assert isinstance(base.loss, keras.losses.CategoricalCrossentropy)  # one-hot labels always
     assert not base.optimizer.use_ema
+    schedule = keras.optimizers.schedules.LearningRateSchedule
+    assert isinstance(base.optimizer.learning_rate, schedule) or isinstance(
+        base.optimizer._learning_rate, schedule
+    )
+    constant = build({"technique": "constant learning rate"}).optimizer
+    assert not isinstance(constant._learning_rate, schedule)
+    np.testing.assert_allclose(float(constant.learning_rate), 2e-3, rtol=1e-6)
+    assert _bn_momenta(build({"technique": "BN momentum 0.99 (Keras default)"})) == {0.99}
+    assert _bn_momenta(base) == {0.9}
     focal = build({"technique": "focal loss (gamma 2)"})
     assert isinstance(focal.loss, keras.losses.CategoricalFocalCrossentropy)
     assert build({"technique": "weight EMA (0.999)"}).optimizer.use_ema
     cbam = build({"technique": "CBAM attention"})
     assert cbam.count_params() > base.count_params()
-    schedule = build({"technique": "warm-up + cosine"}).optimizer.learning_rate
-    assert not isinstance(
-        base.optimizer.learning_rate, keras.optimizers.schedules.LearningRateSchedule
-    )
-    assert schedule is not None
     augmented = build({"technique": "affine + elastic"})
-    assert augmented.count_params() == base.count_params()  # augmentation has no weights
+    assert augmented.count_params() == plain.count_params()
     x = np.random.default_rng(0).random((4, 28, 28, 1), dtype=np.float32)
     # identity at inference: the same probabilities as the inner model
     inner = augmented.layers[-1]
@@ -58,26 +77,34 @@ def _summary(rows):
 def test_gains_and_recipe_choice_by_hand():
     summary = _summary(
         [
-            ("baseline", 0.980, 0.001, 2),
-            ("affine augmentation", 0.984, 0.001, 2),
-            ("affine + elastic", 0.986, 0.001, 2),
-            ("label smoothing 0.1", 0.9805, 0.002, 2),
-            ("focal loss (gamma 2)", 0.978, 0.001, 2),
-            ("weight EMA (0.999)", 0.980, 0.001, 2),
+            (beyond.BASELINE, 0.990, 0.001, 2),
+            ("no augmentation", 0.993, 0.0005, 2),
+            ("affine + elastic", 0.9935, 0.0005, 2),
+            ("label smoothing 0.1", 0.9915, 0.001, 2),
+            ("focal loss (gamma 2)", 0.988, 0.001, 2),
+            ("weight EMA (0.999)", 0.9925, 0.0002, 2),
+            ("constant learning rate", 0.990, 0.001, 2),
         ]
     )
     gains = beyond.gains_table(summary)
-    np.testing.assert_allclose(gains.loc["affine + elastic", "gain"], 0.006)
-    assert bool(gains.loc["affine + elastic", "clear"])  # 0.006 > 0.001 + 0.001
-    assert not bool(gains.loc["label smoothing 0.1", "clear"])  # 0.0005 < 0.003
+    np.testing.assert_allclose(gains.loc["affine + elastic", "gain"], 0.0035)
+    assert bool(gains.loc["affine + elastic", "clear"])  # 0.0035 > 0.0005 + 0.001
+    assert not bool(gains.loc["label smoothing 0.1", "clear"])  # 0.0015 < 0.002
     settings, reasons = beyond.choose_recipe(gains)
-    assert settings["augment"] == "affine+elastic"  # the better of the two augmentations
-    assert settings["label_smoothing"] == 0.1  # any gain counts
-    assert settings["focal_gamma"] == 0.0 and settings["ema"] is False  # no gain: left out
-    assert any(r.startswith("kept affine + elastic: +0.60 points") for r in reasons)
-    assert any("affine augmentation" in r and "other option won" in r for r in reasons)
-    with pytest.raises(KeyError, match="no 'baseline' row"):
+    assert settings["augment"] == "affine+elastic"  # the better of two clear options
+    assert settings["ema"] is True  # 0.0025 > 0.0012: clear
+    assert settings["label_smoothing"] == 0.0  # a gain within the seeds' spread is not adopted
+    assert settings["focal_gamma"] == 0.0 and settings["schedule"] == "onecycle"
+    assert "adopted affine + elastic: +0.35 points, clearly above the base recipe" in reasons
+    assert "not adopted no augmentation: +0.30 points (the other option won)" in reasons
+    assert "not adopted label smoothing 0.1: +0.15 points, within the seeds' spread" in reasons
+    assert "not adopted focal loss (gamma 2): -0.20 points" in reasons
+    with pytest.raises(KeyError, match="no 'base recipe' row"):
         beyond.gains_table(summary.iloc[1:])
+    with pytest.raises(KeyError, match="unknown technique 'mixup'"):
+        beyond.choose_recipe(
+            beyond.gains_table(pd.concat([summary, _summary([("mixup", 1, 0, 2)])]))
+        )
 
 
 def test_ensemble_members_table_and_label_noise_by_hand():

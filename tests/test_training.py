@@ -273,3 +273,38 @@ def test_quick_train_uses_the_recipe_at_quick_length(tiny_splits):
     assert isinstance(model.optimizer, keras.optimizers.SGD)
     with pytest.raises(KeyError, match="no recipe"):
         training.quick_train("vgg16", tiny_splits)
+
+
+def test_validation_during_fit_sees_the_averaged_weights(tiny_splits):
+    from helpers.callbacks import ValidateWithEMA
+
+    x_val, y_val = tiny_splits["x_val"], tiny_splits["y_val"]
+
+    def fit(callbacks, use_ema=True):
+        keras.utils.set_random_seed(0)
+        model = models.build_small_cnn()
+        optimizer = training.make_optimizer("adam", 1e-2, ema_momentum=0.6 if use_ema else None)
+        model.compile(optimizer, "sparse_categorical_crossentropy")
+        history = model.fit(
+            tiny_splits["x_train"],
+            tiny_splits["y_train"],
+            validation_data=(x_val, y_val),
+            epochs=2,
+            batch_size=8,
+            callbacks=callbacks,
+            verbose=0,
+        )
+        # after fit the model holds the averaged weights (Keras copies them in when fit ends)
+        return history.history["val_loss"][-1], model.evaluate(x_val, y_val, verbose=0)
+
+    logged, final = fit([ValidateWithEMA()])
+    np.testing.assert_allclose(logged, final, rtol=1e-5)  # the history is the final model's
+    logged, final = fit([])
+    assert abs(logged - final) > 1e-4  # Keras alone logs the raw weights' loss
+    logged, final = fit([ValidateWithEMA()], use_ema=False)  # no EMA: nothing to swap, no error
+    np.testing.assert_allclose(logged, final, rtol=1e-5)
+    result = training.train_classifier(
+        models.build_small_cnn(), tiny_splits, epochs=2, batch_size=8, ema_momentum=0.6, verbose=0
+    )
+    after = result.model.evaluate(x_val, y_val, verbose=0)[0]  # train_classifier validates with EMA
+    np.testing.assert_allclose(result.history["val_loss"][-1], after, rtol=1e-5)
