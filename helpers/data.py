@@ -174,12 +174,12 @@ def load_mnist_splits(
     x_train, y_train = x_train[:split], y_train[:split]
     rng = np.random.default_rng(seed)
     if train_subset is not None:
-        x_train, y_train = _stratified_subset(x_train, y_train, train_subset, rng, "train_subset")
+        x_train, y_train = stratified_subset(x_train, y_train, train_subset, rng, "train_subset")
         if val_size:
             keep = max(1, min(val_size, train_subset // 5))
-            x_val, y_val = _stratified_subset(x_val, y_val, keep, rng, "val_subset")
+            x_val, y_val = stratified_subset(x_val, y_val, keep, rng, "val_subset")
     if test_subset is not None:
-        x_test, y_test = _stratified_subset(x_test, y_test, test_subset, rng, "test_subset")
+        x_test, y_test = stratified_subset(x_test, y_test, test_subset, rng, "test_subset")
     return {
         "x_train": to_float_images(x_train),
         "y_train": y_train.astype(np.int64),
@@ -190,7 +190,7 @@ def load_mnist_splits(
     }
 
 
-def _stratified_subset(x: np.ndarray, y: np.ndarray, n: int, rng: np.random.Generator, name: str):
+def stratified_subset(x: np.ndarray, y: np.ndarray, n: int, rng: np.random.Generator, name: str):
     """Return ``n`` samples of ``(x, y)`` with the class proportions of ``y``, in their original order."""
     if not 0 < n <= len(y):
         raise ValueError(f"{name} must be between 1 and {len(y)}, got {n}")

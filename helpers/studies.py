@@ -30,7 +30,6 @@ import numpy as np
 from helpers import config, models
 
 MNIST_SHAPE = models.MNIST_SHAPE
-OPTIMIZERS = ("adam", "sgd", "sgd_momentum", "rmsprop", "adamw")
 CNN_DEFAULTS: dict[str, Any] = {
     "filters": "6-12",
     "kernel_size": 5,
@@ -119,31 +118,12 @@ def build_study_cnn(
     return keras.Model(inputs, outputs, name="study_cnn")
 
 
-def make_optimizer(name: str, learning_rate: float):
-    """Return a Keras optimizer by name: ``adam``, ``sgd`` (no momentum), ``sgd_momentum`` (0.9),
-    ``rmsprop`` or ``adamw`` (Keras' default weight decay, 0.004), at ``learning_rate``."""
-    import keras
-
-    if name not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {name!r}")
-    if not float(learning_rate) > 0:
-        raise ValueError(f"learning_rate must be > 0, got {learning_rate!r}")
-    lr = float(learning_rate)
-    if name == "adam":
-        return keras.optimizers.Adam(learning_rate=lr)
-    if name == "sgd":
-        return keras.optimizers.SGD(learning_rate=lr)
-    if name == "sgd_momentum":
-        return keras.optimizers.SGD(learning_rate=lr, momentum=0.9)
-    if name == "rmsprop":
-        return keras.optimizers.RMSprop(learning_rate=lr)
-    return keras.optimizers.AdamW(learning_rate=lr)
-
-
 def compile_model(model, optimizer: str = "adam", learning_rate: float = 1e-3):
     """Compile ``model`` (softmax outputs) with sparse cross-entropy, accuracy and the named
-    optimizer (:func:`make_optimizer`); return it."""
+    optimizer (``training.make_optimizer``: adam, sgd, sgd_momentum, rmsprop, adamw); return it."""
     import keras
+
+    from helpers.training import make_optimizer
 
     model.compile(
         optimizer=make_optimizer(optimizer, learning_rate),
@@ -203,7 +183,7 @@ def study_splits(
     for part, size in (("train", train_size), ("val", val_size)):
         if size is not None:
             # the kit's one stratified sampler (it also keeps the images in their original order)
-            x, y = data._stratified_subset(
+            x, y = data.stratified_subset(
                 splits[f"x_{part}"], splits[f"y_{part}"], int(size), rng, f"{part}_size"
             )
             splits[f"x_{part}"], splits[f"y_{part}"] = x, y

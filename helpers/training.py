@@ -21,7 +21,7 @@ from helpers import config, data
 from helpers.callbacks import EpochLine, EpochTimer, ValidateWithEMA
 from helpers.schedules import learning_rate_schedule
 
-OPTIMIZERS = ("adam", "sgd")
+OPTIMIZERS = ("adam", "sgd", "sgd_momentum", "rmsprop", "adamw")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -197,31 +197,39 @@ def learning_rates_per_epoch(
 def make_optimizer(
     name: str, learning_rate, weight_decay: float = 0.0, ema_momentum: float | None = None
 ):
-    """Return Adam (AdamW when ``weight_decay`` > 0) or plain SGD (no momentum), at ``learning_rate``.
+    """Return a Keras optimizer by name, at ``learning_rate`` (a float or a Keras schedule).
 
+    ``adam`` (AdamW when ``weight_decay`` > 0), ``sgd`` (no momentum), ``sgd_momentum`` (0.9),
+    ``rmsprop``, ``adamw`` (``weight_decay``, or Keras' default 0.004 when it is 0).
     ``ema_momentum`` (e.g. 0.999) turns on Keras' built-in exponential moving average of the
     weights (``use_ema=True``): ``fit`` trains the raw weights and, when it ends, replaces them by
     their average (``optimizer.finalize_variable_values``), the weights that are then evaluated and
-    saved. Validation during ``fit`` still sees the raw weights.
+    saved. A bare ``fit`` validates the raw weights; :func:`train_classifier` adds
+    ``callbacks.ValidateWithEMA`` so that its history is that of the averaged weights.
     """
     import keras
 
     if name not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {name!r}")
+    if isinstance(learning_rate, (int, float)) and not float(learning_rate) > 0:
+        raise ValueError(f"learning_rate must be > 0, got {learning_rate!r}")
     if weight_decay < 0:
         raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
     if ema_momentum is not None and not 0.0 < float(ema_momentum) < 1.0:
         raise ValueError(f"ema_momentum must be in (0, 1) or None, got {ema_momentum!r}")
-    ema = {"use_ema": True, "ema_momentum": float(ema_momentum)} if ema_momentum else {}
+    kw = {"learning_rate": learning_rate}
+    if ema_momentum:
+        kw.update(use_ema=True, ema_momentum=float(ema_momentum))
+    if name == "adamw" or (name == "adam" and weight_decay > 0):
+        return keras.optimizers.AdamW(
+            **kw, **({"weight_decay": weight_decay} if weight_decay else {})
+        )
     if name == "adam":
-        if weight_decay > 0:
-            return keras.optimizers.AdamW(
-                learning_rate=learning_rate, weight_decay=weight_decay, **ema
-            )
-        return keras.optimizers.Adam(learning_rate=learning_rate, **ema)
-    return keras.optimizers.SGD(
-        learning_rate=learning_rate, weight_decay=weight_decay or None, **ema
-    )
+        return keras.optimizers.Adam(**kw)
+    if name == "rmsprop":
+        return keras.optimizers.RMSprop(**kw, weight_decay=weight_decay or None)
+    momentum = 0.9 if name == "sgd_momentum" else 0.0
+    return keras.optimizers.SGD(**kw, momentum=momentum, weight_decay=weight_decay or None)
 
 
 def ema_momentum_for(momentum: float, total_steps: int) -> float:

@@ -658,7 +658,7 @@ def plot_mean_std_bars(summary, metric: str | None = None):
         ax.text(
             m + s + 0.01 * right,
             yi,
-            f"{m:.4f} ± {s:.4f} (n={int(n)})",
+            f"{m:.4f} ± {s:.4f} (n={int(n)})" if int(n) > 1 else f"{m:.4f} (one seed)",
             va="center",
             fontsize="small",
         )

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import studies, tuning
+from helpers import studies, training, tuning
 
 
 def _summary(values: dict, seeds=(0, 1), name="optimizer"):
@@ -88,17 +88,20 @@ def test_study_cnn_takes_the_studied_activations(activation):
 def test_make_optimizer_by_name():
     import keras
 
-    assert isinstance(studies.make_optimizer("adam", 1e-3), keras.optimizers.Adam)
-    assert isinstance(studies.make_optimizer("adamw", 1e-3), keras.optimizers.AdamW)
-    assert isinstance(studies.make_optimizer("rmsprop", 1e-3), keras.optimizers.RMSprop)
-    sgd = studies.make_optimizer("sgd", 0.1)
-    momentum = studies.make_optimizer("sgd_momentum", 0.1)
+    assert isinstance(training.make_optimizer("adam", 1e-3), keras.optimizers.Adam)
+    adamw = training.make_optimizer("adamw", 1e-3)
+    assert isinstance(adamw, keras.optimizers.AdamW) and adamw.weight_decay == pytest.approx(0.004)
+    decayed = training.make_optimizer("adam", 1e-3, weight_decay=0.01)
+    assert isinstance(decayed, keras.optimizers.AdamW) and decayed.weight_decay == 0.01
+    assert isinstance(training.make_optimizer("rmsprop", 1e-3), keras.optimizers.RMSprop)
+    sgd = training.make_optimizer("sgd", 0.1)
+    momentum = training.make_optimizer("sgd_momentum", 0.1)
     assert sgd.momentum == 0.0 and momentum.momentum == 0.9
     assert float(momentum.learning_rate) == pytest.approx(0.1)
     with pytest.raises(ValueError, match="optimizer"):
-        studies.make_optimizer("adagrad", 1e-3)
+        training.make_optimizer("adagrad", 1e-3)
     with pytest.raises(ValueError, match="learning_rate"):
-        studies.make_optimizer("adam", 0.0)
+        training.make_optimizer("adam", 0.0)
 
 
 def test_compile_model_uses_the_named_optimizer():

@@ -490,5 +490,14 @@ def test_plot_mean_std_bars_one_bar_per_setting(grid_run):
         assert widths == pytest.approx(sorted(summary["mean"]))
         assert "best_val_accuracy" in ax.get_title()
         assert [t.get_text() for t in ax.get_yticklabels()][0] == "units=2, learning_rate=0.01"
+        texts = [t.get_text() for t in ax.texts]
+        assert all(" ± " in t and t.endswith("(n=2)") for t in texts), texts
+    finally:
+        plt.close(fig)
+    one_seed = summary.assign(std=float("nan"), n=1)
+    fig = tuning.plot_mean_std_bars(one_seed)
+    try:  # one seed has no spread: no "± 0.0000", the label says so
+        texts = [t.get_text() for t in fig.axes[0].texts]
+        assert all(t.endswith("(one seed)") and "±" not in t for t in texts), texts
     finally:
         plt.close(fig)
