@@ -194,7 +194,7 @@ def test_every_builder_trains_under_mirrored_strategy_on_two_logical_cpus():
 def test_strong_cnn_shapes_cbam_and_bn_momentum():
     from helpers import attention
 
-    model = models.build_strong_cnn(bn_momentum=0.9)
+    model = models.build_strong_cnn()  # the default momentum is the base recipe's 0.9
     shapes = {layer.name: tuple(layer.output.shape[1:]) for layer in model.layers}
     assert shapes["stage1_down"] == (14, 14, 16) and shapes["stage2_down"] == (7, 7, 32)
     assert shapes["head_conv"] == (4, 4, 64)
@@ -204,6 +204,8 @@ def test_strong_cnn_shapes_cbam_and_bn_momentum():
         if isinstance(layer, keras.layers.BatchNormalization)
     }
     assert momenta == {0.9}
+    slow = models.build_strong_cnn(bn_momentum=0.99)
+    assert {lay.momentum for lay in slow.layers if hasattr(lay, "moving_mean")} == {0.99}
     with_cbam = models.build_strong_cnn(cbam=True)
     extra = attention.cbam_parameter_count(16) + attention.cbam_parameter_count(32)
     assert with_cbam.count_params() == EXPECTED_PARAMS["strong_cnn"] + extra
