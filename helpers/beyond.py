@@ -9,6 +9,7 @@
 * :func:`choose_recipe`: the base recipe with the changes that clearly beat it on validation;
 * :func:`train_member`: one model trained with a recipe (augmentation inside ``tf.data``);
 * :func:`ensemble_probabilities`, :func:`members_table`, :func:`label_noise_candidates`;
+* :func:`tta_probabilities` (test-time augmentation with :func:`shift_batch`);
 * :func:`export_model`: the ``.keras`` file and a TensorFlow SavedModel, checked by reloading both.
 
 TensorFlow and Keras load on first use: ``import helpers.beyond`` stays light.
@@ -241,6 +242,46 @@ def ensemble_probabilities(probabilities: Sequence[np.ndarray]) -> np.ndarray:
     if len(shapes) != 1 or arrays[0].ndim != 2:
         raise ValueError(f"every member needs the same (N, classes) shape, got {sorted(shapes)}")
     return np.mean(arrays, axis=0)
+
+
+TTA_SHIFTS: tuple[tuple[int, int], ...] = ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))
+
+
+def shift_batch(x: np.ndarray, dx: int, dy: int) -> np.ndarray:
+    """``x`` (N, H, W[, C]) moved ``dx`` pixels right and ``dy`` down, zero-filled, for a whole batch."""
+    x = np.asarray(x)
+    if x.ndim not in (3, 4):
+        raise ValueError(
+            f"x must be a batch of images (N, H, W) or (N, H, W, C), got shape {x.shape}"
+        )
+    h, w = x.shape[1:3]
+    out = np.zeros_like(x)
+    if abs(dx) >= w or abs(dy) >= h:
+        return out
+    out[:, max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = x[
+        :, max(-dy, 0) : h + min(-dy, 0), max(-dx, 0) : w + min(-dx, 0)
+    ]
+    return out
+
+
+def tta_probabilities(
+    model: Any,
+    x: np.ndarray,
+    shifts: Sequence[tuple[int, int]] = TTA_SHIFTS,
+    batch_size: int = 512,
+) -> np.ndarray:
+    """Test-time augmentation: ``model``'s probabilities averaged over shifted copies of ``x``.
+
+    ``shifts`` are ``(dx, dy)`` pixel shifts (default: the image itself and one pixel in each of
+    the four directions). Like augmentation during training, but at prediction time: a digit the
+    model reads wrongly only in one position is outvoted by its neighbours.
+    """
+    if not shifts:
+        raise ValueError("shifts is empty: pass at least one (dx, dy), e.g. (0, 0)")
+    views = [shift_batch(x, int(dx), int(dy)) for dx, dy in shifts]
+    return np.mean(
+        [np.asarray(model.predict(v, batch_size=batch_size, verbose=0)) for v in views], axis=0
+    )
 
 
 def members_table(

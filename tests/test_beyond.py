@@ -149,3 +149,31 @@ def test_export_keras_and_savedmodel_round_trip(monkeypatch, tmp_path):
     x = np.random.default_rng(1).random((3, 28, 28, 1), dtype=np.float32)
     paths = beyond.export_model(model, "strong_cnn_test", check_images=x)
     assert paths["keras"].is_file() and (paths["savedmodel"] / "saved_model.pb").is_file()
+
+
+def test_shift_batch_and_tta_by_hand():
+    x = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4)
+    right = beyond.shift_batch(x, 1, 0)
+    np.testing.assert_array_equal(right[:, :, 1:], x[:, :, :-1])
+    assert not right[:, :, 0].any()  # zero-filled, not wrapped around
+    up = beyond.shift_batch(x[..., None], 0, -2)  # channels-last works too
+    np.testing.assert_array_equal(up[:, 0, :, 0], x[:, 2])
+    assert not up[:, 1:].any()
+    assert not beyond.shift_batch(x, 0, 3).any()
+    np.testing.assert_array_equal(beyond.shift_batch(x, 0, 0), x)
+    with pytest.raises(ValueError, match="batch of images"):
+        beyond.shift_batch(x[0, 0], 1, 0)
+
+    class Brightness:  # a "model" whose output is each image's mean brightness and its complement
+        def predict(self, v, batch_size=None, verbose=0):
+            m = v.reshape(len(v), -1).mean(1)
+            return np.stack([m, 1 - m], 1)
+
+    ones = np.ones((1, 4, 4), dtype=np.float32)
+    # 5 views: the image (mean 1) and four one-pixel shifts (each loses one row or column: 0.75)
+    np.testing.assert_allclose(
+        beyond.tta_probabilities(Brightness(), ones)[0, 0], (1 + 4 * 0.75) / 5
+    )
+    np.testing.assert_allclose(beyond.tta_probabilities(Brightness(), ones, [(0, 0)])[0, 0], 1.0)
+    with pytest.raises(ValueError, match="shifts is empty"):
+        beyond.tta_probabilities(Brightness(), ones, [])
