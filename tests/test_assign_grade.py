@@ -205,6 +205,9 @@ def test_validate_passes_on_solution_and_fails_on_student_copy(tmp_path):
     nbformat.write(nb, weak)
     problems = validate(weak, timeout=10).problems
     assert problems == ["q1: passes on the student copy (the checks do not test it)"]
+    # run_solution=False grades the student copy only: the same verdict, no solution result
+    only_student = validate(weak, timeout=10, run_solution=False)
+    assert only_student.problems == problems and only_student.solution is None
 
 
 def test_cli_generate_validate_grade(tmp_path):

@@ -53,8 +53,9 @@ def test_optimizers():
         training.make_optimizer("adam", 1e-3, weight_decay=1e-4), keras.optimizers.AdamW
     )
     assert isinstance(training.make_optimizer("sgd", 1e-2), keras.optimizers.SGD)
+    assert isinstance(training.make_optimizer("rmsprop", 1e-3), keras.optimizers.RMSprop)
     with pytest.raises(ValueError, match="optimizer must be one of"):
-        training.make_optimizer("rmsprop", 1e-3)
+        training.make_optimizer("adagrad", 1e-3)
 
 
 def test_train_classifier_history_timing_and_epoch_lines(tiny_splits, capsys):
