@@ -2,7 +2,8 @@
 # The course kit's two commands (each creates/updates the virtual environment first):
 #   ./kit.sh run [--quick] [--only 00 03 ...]   execute every notebook headless -> reports/summary.md
 #   ./kit.sh test [pytest args]                 ruff (lint + format check), unit tests of helpers and
-#                                               every notebook under nbval, quick mode
+#                                               every notebook under nbval, quick mode; the shipped
+#                                               models also load in .venv-oldest (Colab's TF/Keras)
 # Environment: PYTHON (interpreter for the venv, default python3), KIT_VENV (default .venv).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -26,6 +27,20 @@ setup_env() {
   export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-3}"
 }
 
+# The oldest TensorFlow/Keras the kit supports (Colab's), for tests/test_oldest_keras.py.
+setup_oldest() {
+  local venv="${KIT_OLDEST_VENV:-.venv-oldest}" stamp want
+  stamp="$venv/.kit-installed"
+  want=$(sha256sum requirements-oldest.txt | cut -d' ' -f1)
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    echo "kit: installing requirements-oldest.txt into $venv"
+    [ -x "$venv/bin/python" ] || "$PYTHON" -m venv "$venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check -r requirements-oldest.txt
+    echo "$want" > "$stamp"
+  fi
+  export KIT_OLDEST_PYTHON="$PWD/$venv/bin/python"
+}
+
 cmd="${1:-}"
 [ $# -gt 0 ] && shift
 case "$cmd" in
@@ -40,6 +55,7 @@ case "$cmd" in
     ;;
   test)
     setup_env
+    setup_oldest
     echo "kit: ruff check and ruff format --check (line length 100, see pyproject.toml)"
     ruff check --quiet . && ruff format --check --quiet .
     KIT_MODE=quick python -m pytest --nbval-lax -q tests notebooks "$@"

@@ -1,4 +1,4 @@
-"""Train an FSRCNN for a long budget and ship it: ``data/pretrained/<name>.keras`` + manifest + log.
+"""Train an FSRCNN for a long budget and ship it: ``data/pretrained/<name>.weights.npz`` + manifest + log.
 
 The pretrained models that notebooks 07 and 08 present come from this script (commands and
 results in ``data/README.md`` and ``data/pretrained/manifest.json``)::
@@ -14,7 +14,7 @@ starts from a pretrained model of another scale (``sr.transfer_fsrcnn``, the pap
 budget is a number of steps, so the same command gives the same kind of model on any machine; on
 a GPU (e.g. Colab) it takes minutes. ``--threads 1`` lets two trainings share a 2-core CPU.
 
-Writes ``<out>/<name>.keras`` (no optimizer state), ``<out>/logs/<name>.csv`` (Keras' CSV log per
+Writes ``<out>/<name>.weights.npz`` (the weights; the builder arguments go to the manifest), ``<out>/logs/<name>.csv`` (Keras' CSV log per
 epoch) and ``<out>/logs/<name>.log`` (this script's printout), and records sha256, command, steps,
 wall time, best validation PSNR and the test-photo PSNR in ``<out>/manifest.json``.
 """
@@ -130,13 +130,12 @@ def _train(args: argparse.Namespace, out: Path, argv: list[str]) -> dict:
     )
     clean = keras.models.clone_model(model)  # the same network without the optimizer's state
     clean.set_weights(model.get_weights())
-    path = out / f"{args.name}.keras"
-    clean.save(path)
-    sr.compact_keras_file(path)
+    path = sr.save_weights(clean, out / f"{args.name}{sr.pretrained.SUFFIX}")
     table = sr.versus_bicubic(sr.evaluate_sr(clean, test, scale), sr.evaluate_bicubic(test, scale))
     print(table.round(3).to_string())
     best = history.loc[history["val_psnr"].idxmax()]
     record = {
+        "builder": sr.fsrcnn_config(clean),  # sr.build_fsrcnn(**builder) is the architecture
         "sha256": sha256_of(path),
         "bytes": path.stat().st_size,
         "command": command,

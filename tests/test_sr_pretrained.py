@@ -17,12 +17,11 @@ def save_tiny(folder, name="fsrcnn_anchor_x2"):
     model = sr.build_fsrcnn_anchor(2, d=8, s=4, m=1)
     w = model.get_weights()
     model.set_weights([np.full_like(a, 0.01) for a in w])
-    path = folder / f"{name}.keras"
-    model.save(path)
-    sr.compact_keras_file(path)
+    path = sr.save_weights(model, folder / f"{name}.weights.npz")
     from helpers.data import sha256_of
 
-    sr.write_manifest_entry(name, {"sha256": sha256_of(path), "command": "make it"}, folder)
+    record = {"sha256": sha256_of(path), "command": "make it", "builder": sr.fsrcnn_config(model)}
+    sr.write_manifest_entry(name, record, folder)
     return model, path
 
 
@@ -47,18 +46,26 @@ def test_the_manifest_as_a_markdown_table(tmp_path):
     )
 
 
-def test_compacting_shrinks_the_file_and_keeps_the_weights(tmp_path):
+def test_weights_files_are_small_and_refuse_a_model_they_do_not_fit(tmp_path):
     model = sr.build_fsrcnn(3)
-    plain, packed = tmp_path / "plain.keras", tmp_path / "packed.keras"
-    model.save(plain)
-    model.save(packed)
-    sr.compact_keras_file(packed)
-    assert packed.stat().st_size < 0.5 * plain.stat().st_size
-    import keras
-
-    again = keras.saving.load_model(packed, compile=False)
+    path = sr.save_weights(model, tmp_path / "x3.weights.npz")
+    assert path.stat().st_size < 60_000  # 12,809 float32 values, compressed
+    again = sr.load_weights(sr.build_fsrcnn(3), path)
     for a, b in zip(model.get_weights(), again.get_weights()):
         np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="x3.weights.npz does not fit.*feature_extraction/0"):
+        sr.load_weights(sr.build_fsrcnn(3, d=32), path)
+    with pytest.raises(ValueError, match="x3.weights.npz has weights that model .* lacks"):
+        sr.load_weights(sr.build_fsrcnn(3, m=3), path)
+
+
+def test_a_record_without_builder_arguments_is_an_error_that_says_what_to_do(tmp_path):
+    save_tiny(tmp_path)
+    record = sr.read_manifest(tmp_path)["fsrcnn_anchor_x2"]
+    del record["builder"]
+    sr.write_manifest_entry("fsrcnn_anchor_x2", record, tmp_path)
+    with pytest.raises(ValueError, match="no 'builder' arguments: retrain it"):
+        sr.load_pretrained("fsrcnn_anchor_x2", tmp_path)
 
 
 def test_a_changed_file_fails_its_checksum_with_a_clear_error(tmp_path):
@@ -67,7 +74,7 @@ def test_a_changed_file_fails_its_checksum_with_a_clear_error(tmp_path):
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
     with pytest.raises(
-        sr.PretrainedChecksumError, match="fsrcnn_anchor_x2.keras is corrupt"
+        sr.PretrainedChecksumError, match="fsrcnn_anchor_x2.weights.npz is corrupt"
     ) as err:
         sr.load_pretrained("fsrcnn_anchor_x2", tmp_path)
     assert "git checkout" in str(err.value) and "make it" in str(err.value)
@@ -78,7 +85,7 @@ def test_missing_unknown_and_unreadable_entries_name_the_problem(tmp_path):
     with pytest.raises(KeyError, match="no pretrained model 'fsrcnn_x9'.*fsrcnn_anchor_x2"):
         sr.load_pretrained("fsrcnn_x9", tmp_path)
     path.unlink()
-    with pytest.raises(FileNotFoundError, match="fsrcnn_anchor_x2.keras is missing.*make it"):
+    with pytest.raises(FileNotFoundError, match="fsrcnn_anchor_x2.weights.npz is missing.*make it"):
         sr.load_pretrained("fsrcnn_anchor_x2", tmp_path)
     (tmp_path / "manifest.json").write_text("{not json")
     with pytest.raises(ValueError, match="manifest.json is not valid JSON"):
@@ -95,6 +102,7 @@ def test_the_shipped_models_are_listed_small_and_intact():
         assert path.stat().st_size == record["bytes"] < 100_000, name
         assert record["command"].startswith("python scripts/train_fsrcnn.py --name " + name)
         assert record["steps"] > 0 and record["weights"] == 12464
+        assert sr.fsrcnn_config(sr.load_pretrained(name)) == record["builder"]
     assert (
         manifest["fsrcnn_x2"]["started_from"]
         == manifest["fsrcnn_x4"]["started_from"]

@@ -86,14 +86,15 @@ from helpers.sr.models import (
 from helpers.sr.pretrained import (
     PRETRAINED_DIR,
     PretrainedChecksumError,
-    compact_keras_file,
     load_pretrained,
+    load_weights,
     manifest_markdown,
     pretrained_history,
     pretrained_names,
     pretrained_path,
     pretrained_record,
     read_manifest,
+    save_weights,
     write_manifest_entry,
 )
 from helpers.sr.training import (
@@ -172,7 +173,8 @@ __all__ = [
     "PretrainedChecksumError",
     "load_pretrained",
     "manifest_markdown",
-    "compact_keras_file",
+    "load_weights",
+    "save_weights",
     "pretrained_names",
     "pretrained_history",
     "pretrained_path",

@@ -1,10 +1,14 @@
-"""Pretrained FSRCNN weights shipped with the kit: ``data/pretrained/<name>.keras`` and their manifest.
+"""Pretrained FSRCNN weights shipped with the kit: ``data/pretrained/<name>.weights.npz`` and their manifest.
 
-``scripts/train_fsrcnn.py`` trains a model for a long budget, saves it here (without optimizer state,
-a few tens of KB) and records in ``manifest.json`` its sha256, the exact command, the steps, the
-wall time, the best validation PSNR and the test PSNR. :func:`load_pretrained` checks the file's
-sha256 against the manifest before loading it, as ``helpers.data`` does for MNIST, so a truncated
-or edited file gives a clear error instead of a silently worse model.
+``scripts/train_fsrcnn.py`` trains a model for a long budget, saves its weights here (a compressed
+NumPy archive, one array per ``<layer name>/<index>``, about 45 KB) and records in ``manifest.json``
+the builder's arguments (``sr.build_fsrcnn(**builder)``), the sha256, the exact command, the steps,
+the wall time, the best validation PSNR and the test PSNR. The architecture lives in code and the
+file holds only arrays, so it loads on every Keras the kit admits: a ``.keras`` file carries the
+saving Keras' config schema, and files saved by Keras 3.15 do not load on Colab's 3.13.
+:func:`load_pretrained` checks the file's sha256 against the manifest before loading it, as
+``helpers.data`` does for MNIST, so a truncated or edited file gives a clear error instead of a
+silently worse model.
 """
 
 from __future__ import annotations
@@ -13,12 +17,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from helpers import config
 from helpers.data import sha256_of
 
 PRETRAINED_DIR = config.DATA_DIR / "pretrained"
 MANIFEST_NAME = "manifest.json"
 TRAIN_SCRIPT = "scripts/train_fsrcnn.py"
+SUFFIX = ".weights.npz"
 
 
 class PretrainedChecksumError(ValueError):
@@ -51,25 +58,50 @@ def write_manifest_entry(
     return path
 
 
-def compact_keras_file(path: str | Path) -> Path:
-    """Re-pack a saved ``.keras`` file with zip compression and fixed timestamps; return its path.
+def save_weights(model: Any, path: str | Path) -> Path:
+    """Write ``model``'s weights to ``path`` (``.weights.npz``): one array per ``<layer>/<index>``.
 
-    Keras stores the archive uncompressed, and the HDF5 weights file is mostly padding: an FSRCNN's
-    12k weights take about 230 KB stored and about 55 KB compressed. Keras reads either.
+    Only arrays, no Keras config: the file loads into the same architecture built by code on any
+    Keras 3 (:func:`load_weights`). Return the path.
     """
-    import zipfile
-
     path = Path(path)
-    with zipfile.ZipFile(path) as src:
-        members = [(info.filename, src.read(info.filename)) for info in src.infolist()]
-    tmp = path.with_suffix(".tmp")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as out:
-        for name, data in members:
-            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            out.writestr(info, data)
-    tmp.replace(path)
+    arrays = {
+        f"{layer.name}/{i}": np.asarray(w)
+        for layer in model.layers
+        for i, w in enumerate(layer.get_weights())
+    }
+    with path.open("wb") as f:  # a file object: numpy would otherwise append ".npz"
+        np.savez_compressed(f, **arrays)
     return path
+
+
+def load_weights(model: Any, path: str | Path) -> Any:
+    """Set ``model``'s weights from a :func:`save_weights` file; return the model.
+
+    Every layer's arrays must be in the file with the same shapes, and the file must hold nothing
+    else; otherwise a ValueError names the file and the first layer that differs.
+    """
+    path = Path(path)
+    with np.load(path, allow_pickle=False) as archive:
+        stored = {key: archive[key] for key in archive.files}
+    for layer in model.layers:
+        current = layer.get_weights()
+        arrays = [stored.pop(f"{layer.name}/{i}", None) for i in range(len(current))]
+        for i, (old, new) in enumerate(zip(current, arrays)):
+            if new is None or new.shape != old.shape:
+                got = "missing" if new is None else f"shape {new.shape}"
+                raise ValueError(
+                    f"{path} does not fit model {model.name!r}: weight {layer.name}/{i} has "
+                    f"shape {old.shape}, the file: {got}. Build the model with the manifest's "
+                    f"'builder' arguments"
+                )
+        layer.set_weights(arrays)
+    if stored:
+        raise ValueError(
+            f"{path} has weights that model {model.name!r} lacks: {sorted(stored)[:3]}. Build "
+            f"the model with the manifest's 'builder' arguments"
+        )
+    return model
 
 
 def pretrained_names(folder: str | Path | None = None) -> list[str]:
@@ -92,7 +124,7 @@ def pretrained_path(name: str, folder: str | Path | None = None, verify: bool = 
             f"{sorted(manifest) or 'none'}. Train it with `python {TRAIN_SCRIPT} --name {name}`"
         )
     record = manifest[name]
-    path = folder / f"{name}.keras"
+    path = folder / f"{name}{SUFFIX}"
     command = record.get("command", f"python {TRAIN_SCRIPT} --name {name}")
     if not path.is_file():
         raise FileNotFoundError(
@@ -110,14 +142,20 @@ def pretrained_path(name: str, folder: str | Path | None = None, verify: bool = 
 
 
 def load_pretrained(name: str, folder: str | Path | None = None) -> Any:
-    """Return the pretrained Keras model ``name`` (e.g. "fsrcnn_x3", "fsrcnn_anchor_x3"), checksum checked."""
-    import keras
+    """Return the pretrained Keras model ``name`` (e.g. "fsrcnn_x3", "fsrcnn_anchor_x3"), checksum checked.
 
-    from helpers.sr.models import depth_to_space_layer
+    The model is built by ``sr.build_fsrcnn(**record["builder"])`` and its weights set from the file.
+    """
+    from helpers.sr.models import build_fsrcnn
 
     path = pretrained_path(name, folder)
-    depth_to_space_layer()  # the anchor model's custom layer must be registered before loading
-    return keras.saving.load_model(path, compile=False)
+    builder = read_manifest(folder)[name].get("builder")
+    if not isinstance(builder, dict):
+        raise ValueError(
+            f"the manifest record of {name!r} in {Path(folder or PRETRAINED_DIR) / MANIFEST_NAME} "
+            f"has no 'builder' arguments: retrain it with `python {TRAIN_SCRIPT} --name {name}`"
+        )
+    return load_weights(build_fsrcnn(**builder), path)
 
 
 def pretrained_record(name: str, folder: str | Path | None = None) -> dict[str, Any]:
