@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/classifier_latency.py --models small_cnn tiny_cnn --repeats 50
 
 Prints, per model: parameters, MACs per image, the median time of one batch of 1 and of 256 images
-(``tf.function`` of ``model(x, training=False)``, timed by ``helpers.timing.median_ms``: warm-up
+(``tf.function`` of ``model(x, training=False)``, timed by ``helpers.kit.timing.median_ms``: warm-up
 calls discarded), the time per image at batch 256 and the batching speed-up (ms per image at batch 1
 / ms per image at batch 256).
 Numbers depend on the machine and on whatever else runs on it: compare models within one run.
@@ -23,10 +23,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 def main(argv: list[str] | None = None) -> int:
     """Measure and print the latency table; return the exit code."""
-    from helpers.environment import quiet_tensorflow
+    from helpers.kit.environment import quiet_tensorflow
 
     quiet_tensorflow()
-    from helpers import complexity, config, models
+    from helpers import complexity, models
+    from helpers.kit import config
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/fsrcnn_speed.py            # about a minute on 2 cores
     .venv/bin/python benchmarks/fsrcnn_speed.py --repeats 9 --lr-size 300
 
-Prints the CPU model and its instruction sets, then medians (``helpers.timing.median_ms``, warm-up
+Prints the CPU model and its instruction sets, then medians (``helpers.kit.timing.median_ms``, warm-up
 discarded) over ``--repeats`` runs: seconds per output megapixel for bicubic (Pillow) and for every
 FSRCNN model of notebook 07 called eagerly, through a traced ``tf.function`` and with
 ``model.predict``; and milliseconds per training step (batch 32 of 24x24 LR patches). Untrained
@@ -20,14 +20,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from helpers import environment  # noqa: E402
+from helpers.kit import environment  # noqa: E402
 
 environment.quiet_tensorflow()
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from helpers import sr, timing  # noqa: E402
+from helpers import sr  # noqa: E402
+from helpers.kit import timing  # noqa: E402
 
 
 def seconds_per_megapixel(fn, megapixels: float, repeats: int) -> float:

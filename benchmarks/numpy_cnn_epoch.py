@@ -7,7 +7,7 @@ Trains the slides' CNN (``helpers.scratch.build_slides_cnn``, 6 and 12 kernels b
 epoch on all 60,000 MNIST training images with the notebook's recipe (``scratch.RECIPE``: batch 32,
 SGD with momentum 0.9, the learning rate decaying from 0.03 to 0.001), float32, one BLAS thread
 (``--threads``), ``--repeats`` times from fresh weights after one warm-up epoch
-(``helpers.timing.median_ms``). Prints the CPU model and its instruction sets, the median epoch
+(``helpers.kit.timing.median_ms``). Prints the CPU model and its instruction sets, the median epoch
 time, images per second, the time that rate gives for the 55,000 images of the notebook's training
 split, and the median profile: seconds per layer, pass and part (im2col, matrix products, col2im,
 pooling). The kit's target is <= 60 s per epoch for 6/12; timings are printed, never asserted: the
@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from helpers import data, environment, scratch, timing  # noqa: E402
+from helpers import data, scratch  # noqa: E402
+from helpers.kit import environment, timing  # noqa: E402
 
 TARGET_SECONDS = 60.0
 

@@ -21,8 +21,9 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from helpers import config, data, models, timing  # noqa: E402
+from helpers import data, models  # noqa: E402
 from helpers.callbacks import EpochTimer, PerClassAccuracy  # noqa: E402
+from helpers.kit import config, timing  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,7 +27,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 def _model(name: str, build):
     """Return (model, source): the saved model ``name`` of this run mode, else ``build()`` untrained."""
-    from helpers import artifacts
+    from helpers.kit import artifacts
 
     model = artifacts.load_model(name)
     if model is not None:
@@ -37,12 +37,13 @@ def _model(name: str, build):
 
 def main(argv: list[str] | None = None) -> int:
     """Measure and print the latency table; return the exit code."""
-    from helpers import environment
+    from helpers.kit import environment
 
     environment.quiet_tensorflow()
     import numpy as np
 
-    from helpers import config, data, models, sr, tflite
+    from helpers import data, models, sr, tflite
+    from helpers.kit import config
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--classifier", default="resnet", choices=list(models.CLASSIFIERS))

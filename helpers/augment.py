@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from helpers import config
+from helpers.kit import config
 
 # Ciresan et al. (2010, 2012) reached 99.65-99.77% on MNIST with alpha 36-38, sigma 5-6 in Simard's
 # parameterisation (uniform noise in [-1, 1], a unit-sum Gaussian, times alpha); see ElasticDistortion.

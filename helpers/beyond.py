@@ -363,7 +363,7 @@ def export_model(model: Any, name: str, check_images: np.ndarray | None = None) 
 
     import tensorflow as tf
 
-    from helpers import artifacts
+    from helpers.kit import artifacts
 
     keras_path = artifacts.save_model(model, name)
     saved_dir = keras_path.with_name(f"{name}_savedmodel")

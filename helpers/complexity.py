@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from helpers import timing
+from helpers.kit import timing
 
 Shape = tuple[int | None, ...]
 ShapeArg = Sequence[int] | Sequence[Sequence[int]] | None

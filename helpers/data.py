@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers import config
+from helpers.kit import config
 
 MNIST_FILE = config.DATA_DIR / "mnist.npz"
 MNIST_SHA256 = "6b8878d65d98edf0d3f34c85943a733db516b768d9c40404f59c9b8bb1c8b986"

@@ -14,13 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from helpers import config
 from helpers.evaluation import (
     _history_dict,
     _pair,
     confusion_matrix,
     per_class_history,
 )
+from helpers.kit import config
 
 FIGURES_SUBDIR = "figures"
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
-from helpers import keras_policy
+from helpers.kit import keras_policy
 
 MNIST_SHAPE = (28, 28, 1)
 ACTIVATIONS = (

@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from helpers import config, models
+from helpers import models
+from helpers.kit import config
 
 MNIST_SHAPE = models.MNIST_SHAPE
 CNN_DEFAULTS: dict[str, Any] = {

@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from helpers import config, data
+from helpers import data
 from helpers.callbacks import EpochLine, EpochTimer, ValidateWithEMA
+from helpers.kit import config
 from helpers.schedules import learning_rate_schedule
 
 OPTIMIZERS = ("adam", "sgd", "sgd_momentum", "rmsprop", "adamw")

@@ -9,7 +9,7 @@ Exercise format (in a solution notebook; the markers are nbgrader's and otter's)
     cell metadata {"kit": {"exercise": "q1", "points": 2}}   or first line  # EXERCISE q1 (2 points)
         ... ### BEGIN SOLUTION ... ### END SOLUTION ...
     cell metadata {"kit": {"check": "q1"}}                   or first line  # CHECK q1
-        visible check, e.g. checks.run("name", globals()) or helpers.assign.feedback calls;
+        visible check, e.g. checks.run("name", globals()) or helpers.kit.assign.feedback calls;
         may hold ### BEGIN HIDDEN TESTS ... ### END HIDDEN TESTS
     cell metadata {"kit": {"hidden": "q1"}}                  or first line  # HIDDEN q1
 
@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 
 def _solution_notebooks(source: Path) -> list[Path]:
-    from helpers.assign.notebook import has_exercises
+    from helpers.kit.assign.notebook import has_exercises
 
     if source.is_file():
         return [source]
@@ -46,7 +46,7 @@ def _solution_notebooks(source: Path) -> list[Path]:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from helpers.assign.notebook import generate
+    from helpers.kit.assign.notebook import generate
 
     paths = _solution_notebooks(args.source)
     if not paths:
@@ -58,7 +58,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from helpers.assign.grader import validate_many
+    from helpers.kit.assign.grader import validate_many
 
     paths = _solution_notebooks(args.source)
     if not paths:
@@ -86,7 +86,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from helpers.assign.grader import grade
+    from helpers.kit.assign.grader import grade
 
     results = grade(
         args.submissions,

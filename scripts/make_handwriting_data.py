@@ -28,8 +28,8 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from helpers import config  # noqa: E402
 from helpers.handwriting import finetune, synthetic  # noqa: E402
+from helpers.kit import config  # noqa: E402
 
 OUT_DIR = config.DATA_DIR / "handwriting"
 PER_LABEL = 5

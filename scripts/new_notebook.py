@@ -32,7 +32,7 @@ if "google.colab" in sys.modules and not Path("../helpers").is_dir():
     if not Path("/content/kit").is_dir():
         subprocess.run(["git", "clone", "--depth", "1", KIT_URL, "/content/kit"], check=True)
     sys.path.insert(0, "/content/kit")
-    from helpers.environment import colab_requirements
+    from helpers.kit.environment import colab_requirements
 
     pip = [sys.executable, "-m", "pip", "install", "-q", *colab_requirements()]
     subprocess.run([*pip, "--no-deps", "-e", "/content/kit"], check=True)
@@ -42,10 +42,10 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))"""
 
 ENVIRONMENT = """# Environment report, version guard and run mode (KIT_MODE=quick for a fast smoke run; full is the default).
-from helpers.environment import print_environment, quiet_tensorflow
+from helpers.kit.environment import print_environment, quiet_tensorflow
 
 quiet_tensorflow()  # before TensorFlow is imported: keeps its log noise out of the outputs
-from helpers import config
+from helpers.kit import config
 
 print_environment()  # warns if TensorFlow, Keras or Python are outside requirements.txt's ranges
 SEED = config.set_seed(42)"""

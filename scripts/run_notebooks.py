@@ -79,7 +79,7 @@ def execute_notebook(path: Path, out_path: Path, mode: str, timeout: int | None)
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    from helpers import config, reporting
+    from helpers.kit import config, reporting
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(

@@ -23,7 +23,8 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from helpers import config, sr, tflite  # noqa: E402
+from helpers import sr, tflite  # noqa: E402
+from helpers.kit import config  # noqa: E402
 
 SCALE = 3
 MODELS = ("fsrcnn_x3", "fsrcnn_anchor_x3")

@@ -94,8 +94,9 @@ def _train(args: argparse.Namespace, out: Path, argv: list[str]) -> dict:
     import keras
     import tensorflow as tf
 
-    from helpers import config, environment, sr
+    from helpers import sr
     from helpers.data import sha256_of
+    from helpers.kit import config, environment
 
     if args.threads:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from helpers import artifacts, config
+from helpers.kit import artifacts, config
 
 
 @pytest.fixture
@@ -107,7 +107,7 @@ def test_an_anchor_fsrcnn_reloads_in_a_fresh_process(quick_repo):
     code = (
         "import pathlib\n"
         "import numpy as np\n"
-        "from helpers import artifacts, config\n"
+        "from helpers.kit import artifacts, config\n"
         f"config.REPO_ROOT = pathlib.Path({str(quick_repo)!r})\n"
         "m = artifacts.load_model('fsrcnn_anchor_x2')\n"
         "x = np.linspace(0, 1, 16, dtype='float32').reshape(1, 4, 4, 1)\n"
@@ -130,7 +130,7 @@ def test_a_model_with_the_kits_own_layers_loads_in_a_fresh_process(tmp_path, mon
     outputs = attention.cbam_layer()(reduction=2)(x)
     artifacts.save_model(keras.Model(inputs, outputs), "custom_layers")
     code = (
-        "import sys; from pathlib import Path; from helpers import artifacts, config; "
+        "import sys; from pathlib import Path; from helpers.kit import artifacts, config; "
         f"config.REPO_ROOT = Path({str(tmp_path)!r}); "
         "m = artifacts.load_model('custom_layers'); "
         "print(sorted(type(layer).__name__ for layer in m.layers))"

@@ -10,8 +10,8 @@ import re
 
 import pytest
 
-from helpers import config
-from helpers.assign import notebook
+from helpers.kit import config
+from helpers.kit.assign import notebook
 
 NOTEBOOKS = sorted((config.REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 WITH_EXERCISES = [p for p in NOTEBOOKS if notebook.has_exercises(p)]
@@ -27,7 +27,7 @@ def validations():
     """Every course notebook's exercise slice validated, two notebooks at a time."""
     import os
 
-    from helpers.assign.grader import validate_many
+    from helpers.kit.assign.grader import validate_many
 
     previous = os.environ.get("KIT_MODE")
     os.environ["KIT_MODE"] = "quick"  # inherited by the worker processes and their kernels
@@ -51,7 +51,7 @@ def test_every_notebook_has_its_exercises():
     # the course's plan: 3 graded exercises in 01, 02, 03, 07 and 08; at least 2 everywhere else
     import nbformat
 
-    from helpers.assign.notebook import exercises
+    from helpers.kit.assign.notebook import exercises
 
     counts = {p.name[:2]: len(exercises(nbformat.read(p, as_version=4))) for p in NOTEBOOKS}
     wanted = {n: (3 if n in ("01", "02", "03", "07", "08") else 2) for n in counts}
@@ -62,8 +62,8 @@ def test_every_notebook_has_its_exercises():
 def test_every_course_check_is_used_by_a_notebook_and_exists():
     import json
 
-    import helpers.assign.course  # noqa: F401
-    from helpers.assign import checks
+    import helpers.kit.assign.course  # noqa: F401
+    from helpers.kit.assign import checks
 
     used = set()
     for path in WITH_EXERCISES:
@@ -77,8 +77,8 @@ def test_every_course_check_is_used_by_a_notebook_and_exists():
 def test_the_course_checks_give_actionable_feedback():
     import numpy as np
 
-    from helpers.assign import checks
-    from helpers.assign.feedback import CheckFailed
+    from helpers.kit.assign import checks
+    from helpers.kit.assign.feedback import CheckFailed
 
     def class_counts(labels, num_classes=10):
         return np.bincount(labels)  # forgets classes that never occur at the end

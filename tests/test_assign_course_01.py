@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from helpers.assign import checks
-from helpers.assign.feedback import CheckFailed
+from helpers.kit.assign import checks
+from helpers.kit.assign.feedback import CheckFailed
 
 # ------------------------------------------------------------------------------ dense_params
 

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from helpers.assign import checks
-from helpers.assign.feedback import CheckFailed
+from helpers.kit.assign import checks
+from helpers.kit.assign.feedback import CheckFailed
 
 # ------------------------------------------------------------------------------ conv_output_shape
 
@@ -31,7 +31,7 @@ def test_conv_output_shape_accepts_a_list_or_an_array():
 def test_the_shape_cases_are_what_keras_gives():
     import keras
 
-    from helpers.assign.course import nb02
+    from helpers.kit.assign.course import nb02
 
     for (height, width, kernel, filters, stride, padding), expected, _ in nb02.SHAPE_CASES:
         layer = keras.layers.Conv2D(filters, kernel, strides=stride, padding=padding)
@@ -99,7 +99,7 @@ def test_the_mac_cases_are_what_the_kit_counts():
     import keras
 
     from helpers import complexity
-    from helpers.assign.course import nb02
+    from helpers.kit.assign.course import nb02
 
     for (height, width, kernel, channels, filters, stride, padding), expected, _ in nb02.MAC_CASES:
         layer = keras.layers.Conv2D(filters, kernel, strides=stride, padding=padding)

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from helpers.assign import checks
-from helpers.assign.feedback import CheckFailed
+from helpers.kit.assign import checks
+from helpers.kit.assign.feedback import CheckFailed
 
 # --------------------------------------------------------------------------- 04.summarise_seeds
 

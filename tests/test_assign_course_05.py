@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from helpers.assign import checks
-from helpers.assign.feedback import CheckFailed
+from helpers.kit.assign import checks
+from helpers.kit.assign.feedback import CheckFailed
 
 # --------------------------------------------------------------------------- 05.to_mnist_polarity
 
@@ -108,7 +108,7 @@ def test_center_by_mass_solution_passes_and_matches_the_kit(capsys):
 
 
 def test_center_by_mass_hand_made_answer():
-    from helpers.assign.course import nb05
+    from helpers.kit.assign.course import nb05
 
     patch = np.array(nb05._PATCH)
     got = center_by_mass(nb05._ink((40, 50), 3, 40, patch))

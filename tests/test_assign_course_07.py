@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from helpers import sr
-from helpers.assign import checks
-from helpers.assign.feedback import CheckFailed
+from helpers.kit.assign import checks
+from helpers.kit.assign.feedback import CheckFailed
 
 
 # ----------------------------------------------------------------------------- rgb_to_y

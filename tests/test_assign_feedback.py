@@ -1,4 +1,4 @@
-"""helpers.assign.feedback and checks: failures say what was found and what was expected."""
+"""helpers.kit.assign.feedback and checks: failures say what was found and what was expected."""
 
 import subprocess
 import sys
@@ -6,8 +6,8 @@ import sys
 import numpy as np
 import pytest
 
-from helpers.assign import checks
-from helpers.assign.feedback import (
+from helpers.kit.assign import checks
+from helpers.kit.assign.feedback import (
     CheckFailed,
     check_at_most,
     check_close,
@@ -72,8 +72,8 @@ def test_registered_check_reports_missing_and_wrong_functions(capsys):
 
 def test_importing_the_engine_imports_no_tensorflow_and_no_nbclient():
     code = (
-        "import sys, helpers.assign, helpers.assign.checks, helpers.assign.feedback; "
-        "import helpers.assign.notebook, helpers.assign.grader; "
+        "import sys, helpers.kit.assign, helpers.kit.assign.checks, helpers.kit.assign.feedback; "
+        "import helpers.kit.assign.notebook, helpers.kit.assign.grader; "
         "bad = [m for m in ('tensorflow', 'keras', 'nbclient') if m in sys.modules]; "
         "print(bad); sys.exit(1 if bad else 0)"
     )

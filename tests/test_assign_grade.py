@@ -14,9 +14,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers.assign import generate, grade, validate
-from helpers.assign.grader import grade_notebook, load_solution
-from helpers.assign.notebook import cell_role
+from helpers.kit.assign import generate, grade, validate
+from helpers.kit.assign.grader import grade_notebook, load_solution
+from helpers.kit.assign.notebook import cell_role
 
 FIXTURE = Path(__file__).parent / "fixtures" / "assign" / "solution.ipynb"
 REPO_ROOT = Path(__file__).resolve().parent.parent

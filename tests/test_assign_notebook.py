@@ -1,4 +1,4 @@
-"""helpers.assign.notebook: the exercise format and generated student notebooks (no kernels)."""
+"""helpers.kit.assign.notebook: the exercise format and generated student notebooks (no kernels)."""
 
 from pathlib import Path
 
@@ -6,8 +6,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from helpers.assign import generate
-from helpers.assign.notebook import FormatError, cell_role, exercises, strip_solutions
+from helpers.kit.assign import generate
+from helpers.kit.assign.notebook import FormatError, cell_role, exercises, strip_solutions
 
 FIXTURE = Path(__file__).parent / "fixtures" / "assign" / "solution.ipynb"
 
@@ -110,7 +110,7 @@ def test_markdown_answers_and_notebooks_without_exercises(tmp_path):
 
 
 def test_exercise_slice_keeps_setup_and_exercise_cells_only():
-    from helpers.assign.notebook import exercise_slice
+    from helpers.kit.assign.notebook import exercise_slice
 
     nb = new_notebook(
         cells=[

@@ -142,7 +142,7 @@ def test_train_member_puts_augmentation_in_the_pipeline():
 
 
 def test_export_keras_and_savedmodel_round_trip(monkeypatch, tmp_path):
-    from helpers import config
+    from helpers.kit import config
 
     monkeypatch.setattr(config, "REPO_ROOT", tmp_path)
     model = models.build_strong_cnn(width=4)

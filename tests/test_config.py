@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from helpers import config
+from helpers.kit import config
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 import pytest
 
-from helpers import environment
+from helpers.kit import environment
 
 EPYC = """processor\t: 0
 vendor_id\t: AuthenticAMD

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from helpers import config, figures
+from helpers import figures
+from helpers.kit import config
 
 plt = figures.pyplot()
 

@@ -5,8 +5,9 @@ import pandas as pd
 import pytest
 from matplotlib.patches import Rectangle
 
-from helpers import config, figures
+from helpers import figures
 from helpers import handwriting as hw
+from helpers.kit import config
 
 DIGITS_DIR = config.DATA_DIR / "handwriting" / "digits"
 

@@ -180,7 +180,7 @@ def test_progress_bar_over_many_files(tmp_path, capsys):
 
 
 def test_the_shipped_sample_folder_reads_every_file_in_every_format():
-    from helpers import config
+    from helpers.kit import config
 
     x, y, report = hw.load_digit_folder(config.DATA_DIR / "handwriting" / "digits")
     assert len(x) == 50 and np.bincount(y, minlength=10).tolist() == [5] * 10

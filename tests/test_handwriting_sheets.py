@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import config
 from helpers import handwriting as hw
+from helpers.kit import config
 
 SHEETS_DIR = config.DATA_DIR / "handwriting" / "sheets"
 

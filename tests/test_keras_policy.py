@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import keras_policy
+from helpers.kit import keras_policy
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Every module of the package, subpackages included (helpers.sr.*, helpers.tflite.*).
@@ -22,7 +22,7 @@ import importlib, json, os, sys
 order = json.loads(sys.argv[1])
 for name in order:
     if name == "tfmot":
-        from helpers.keras_policy import import_tfmot
+        from helpers.kit.keras_policy import import_tfmot
         import_tfmot()
     else:
         importlib.import_module(name)

@@ -9,7 +9,8 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import keras_policy, models
+from helpers import models
+from helpers.kit import keras_policy
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

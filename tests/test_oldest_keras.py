@@ -12,7 +12,8 @@ import sys
 import numpy as np
 import pytest
 
-from helpers import config, sr
+from helpers import sr
+from helpers.kit import config
 
 SCRIPT = config.REPO_ROOT / "scripts" / "shipped_model_outputs.py"
 OLDEST = os.environ.get("KIT_OLDEST_PYTHON")

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from helpers import config, reporting
+from helpers.kit import config, reporting
 
 
 @pytest.fixture

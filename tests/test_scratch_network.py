@@ -9,7 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from helpers import config, data, evaluation, scratch
+from helpers import data, evaluation, scratch
+from helpers.kit import config
 
 
 @pytest.fixture(scope="module")

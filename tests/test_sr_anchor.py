@@ -7,7 +7,8 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import config, sr, tflite
+from helpers import sr, tflite
+from helpers.kit import config
 
 
 def nearest(x: np.ndarray, scale: int) -> np.ndarray:

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from helpers import keras_policy, sr
+from helpers import sr
+from helpers.kit import keras_policy
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import config, sr
+from helpers import sr
+from helpers.kit import config
 
 SHIPPED = ("fsrcnn_x2", "fsrcnn_x3", "fsrcnn_x4", "fsrcnn_anchor_x3")
 

@@ -5,7 +5,8 @@ speed) and quick_train."""
 import numpy as np
 import pytest
 
-from helpers import artifacts, config, schedules, sr
+from helpers import schedules, sr
+from helpers.kit import artifacts, config
 from helpers.sr import training
 
 

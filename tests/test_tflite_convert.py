@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import tflite_testing as t
 
-from helpers import keras_policy, tflite
+from helpers import tflite
+from helpers.kit import keras_policy
 
 classifier, variants, fcn = t.classifier, t.variants, t.fcn  # shared module fixtures
 X_CAL, RNG = t.X_CAL, t.RNG

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import tflite_testing as t
 
-from helpers import keras_policy, tflite
+from helpers import tflite
+from helpers.kit import keras_policy
 
 classifier = t.classifier  # shared module fixture
 X_CAL, Y_CAL = t.X_CAL, t.Y_CAL

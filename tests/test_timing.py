@@ -2,7 +2,7 @@
 
 import pytest
 
-from helpers import timing
+from helpers.kit import timing
 
 
 def test_median_ms_calls_warmup_plus_repeats_and_returns_the_median(monkeypatch):

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from helpers import keras_policy, tflite
+from helpers import tflite
+from helpers.kit import keras_policy
 
 RNG = np.random.default_rng(0)
 # Calibration data in [0, 1], like the training data.

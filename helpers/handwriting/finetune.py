@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from helpers import config
+from helpers.kit import config
 
 METHODS = ("mixed", "whole", "head")
 

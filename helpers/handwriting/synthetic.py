@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from helpers import config
+from helpers.kit import config
 
 PAPER_RGB = (0.92, 0.90, 0.84)  # slightly warm paper
 INK_RGB = (0.10, 0.12, 0.28)  # blue-black ballpoint

@@ -14,7 +14,7 @@
 * :mod:`helpers.sr.pretrained`: the long-trained models shipped in ``data/pretrained`` (sha256 checked);
 * :mod:`helpers.sr.figures`: the figures of notebook 07.
 
-Saving and loading trained models goes through ``helpers.artifacts`` (e.g.
+Saving and loading trained models goes through ``helpers.kit.artifacts`` (e.g.
 ``artifacts.save_model(model, "fsrcnn_x3")``).
 """
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from helpers import timing
+from helpers.kit import timing
 from helpers.sr.data import (
     NamedImages,
     _sr_pair,

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from helpers import keras_policy
+from helpers.kit import keras_policy
 from helpers.sr.data import check_scale
 
 ACTIVATIONS = ("prelu", "relu")

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from helpers import config
 from helpers.data import sha256_of
+from helpers.kit import config
 
 PRETRAINED_DIR = config.DATA_DIR / "pretrained"
 MANIFEST_NAME = "manifest.json"

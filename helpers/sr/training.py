@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from helpers import config, schedules
+from helpers import schedules
+from helpers.kit import config
 from helpers.sr.data import (
     NamedImages,
     PatchSampler,

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from helpers import environment
+from helpers.kit import environment
 from helpers.tflite import inspect
 
 MODES = ("float32", "dynamic", "float16", "int8")

@@ -1,7 +1,7 @@
 """Measuring TFLite variants against each other and against the Keras model: output parity, batch-1
 latency per thread count, and the one table that puts size, score, parity and latency side by side.
 
-Latencies are medians from :meth:`TFLiteModel.latency_ms` (``helpers.timing.median_ms``). They are
+Latencies are medians from :meth:`TFLiteModel.latency_ms` (``helpers.kit.timing.median_ms``). They are
 printed, never asserted: the int8/float32 ratio depends on the CPU's instruction set.
 """
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from helpers import keras_policy
+from helpers.kit import keras_policy
 
 
 def _weighted_layers(model: Any) -> list:

@@ -5,7 +5,7 @@ An int8 tensor stores integers ``q`` and two numbers, a scale and a zero point:
 :class:`TFLiteModel` quantizes float inputs with its input tensor's (scale, zero point), dequantizes
 the outputs, batches, and resizes the input tensor to each batch / image shape (so a fully
 convolutional model converted at one size runs at any size). ``latency_ms`` times one batch-1
-``invoke`` with :func:`helpers.timing.median_ms`.
+``invoke`` with :func:`helpers.kit.timing.median_ms`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from helpers import environment, timing
+from helpers.kit import environment, timing
 
 ModelSource = bytes | bytearray | str | Path
 

@@ -22,7 +22,7 @@ DEFAULT_SEED = 42
 
 T = TypeVar("T")
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 DATA_DIR = REPO_ROOT / "data"
 
 

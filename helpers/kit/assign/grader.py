@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from helpers.assign.notebook import (
+from helpers.kit.assign.notebook import (
     Exercise,
     FormatError,
     cell_role,
@@ -184,7 +184,7 @@ def build_graded(solution: Solution, submission: Any) -> tuple[Any, list[CellRes
 
 def student_notebook_checks(solution: Solution, name: str) -> list[Any]:
     """The check cells of exercise ``name`` as the student copy shows them (hidden blocks removed)."""
-    from helpers.assign.notebook import strip_hidden
+    from helpers.kit.assign.notebook import strip_hidden
 
     cells = []
     for index in solution.exercises[name].checks:
@@ -540,7 +540,7 @@ def validate(
     """Every exercise passes all its checks on the solution AND fails on the student copy.
 
     ``exercises_only`` runs only the setup cells (``{"kit": {"setup": true}}``) and the exercise,
-    check and hidden cells (:func:`~helpers.assign.notebook.exercise_slice`): seconds instead of a
+    check and hidden cells (:func:`~helpers.kit.assign.notebook.exercise_slice`): seconds instead of a
     whole notebook, which is how CI validates every course notebook. A check that needs a cell
     outside the slice fails on the solution there, with the NameError in the problems.
 

@@ -12,8 +12,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from helpers.assign.checks import lookup, register
-from helpers.assign.feedback import CheckFailed, check_close, check_equal, check_shape, expect
+from helpers.kit.assign.checks import lookup, register
+from helpers.kit.assign.feedback import CheckFailed, check_close, check_equal, check_shape, expect
 
 
 def _call(label: str, fn: Any, *args: Any) -> Any:

@@ -11,8 +11,8 @@ import numbers
 from collections.abc import Mapping
 from typing import Any
 
-from helpers.assign.checks import lookup, register
-from helpers.assign.feedback import CheckFailed, check_at_most, check_close, check_equal, expect
+from helpers.kit.assign.checks import lookup, register
+from helpers.kit.assign.feedback import CheckFailed, check_at_most, check_close, check_equal, expect
 
 BASELINE_WIDTHS = (784, 77, 74, 63, 10)  # the baseline MLP: 71,582 parameters
 MLP_BUDGET = 72_000

@@ -11,8 +11,8 @@ import numbers
 from collections.abc import Mapping
 from typing import Any
 
-from helpers.assign.checks import lookup, register
-from helpers.assign.feedback import CheckFailed, check_close, check_equal, check_shape, expect
+from helpers.kit.assign.checks import lookup, register
+from helpers.kit.assign.feedback import CheckFailed, check_close, check_equal, check_shape, expect
 
 # (height, width, kernel, filters, stride, padding) -> (out_height, out_width, channels), from Keras
 SHAPE_CASES = [

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from helpers.assign.checks import lookup, register
-from helpers.assign.feedback import CheckFailed, check_close, expect
+from helpers.kit.assign.checks import lookup, register
+from helpers.kit.assign.feedback import CheckFailed, check_close, expect
 
 
 def _as_array(name: str, value: Any):

@@ -12,9 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from helpers import config
+from helpers.kit import config
 
 MODELS_SUBDIR = "models"
+# Names of the trainings this process reloaded instead of running (load_or_run_training, or a
+# notebook's own reload, e.g. a KerasTuner directory): kit.finish records them, so a notebook's wall
+# time is never mistaken for a from-scratch time.
+RELOADED: list[str] = []
 TFLITE_SUBDIR = "tflite"
 
 
@@ -148,6 +152,7 @@ def load_or_run_training(name: str, spec: dict, train: Any) -> tuple[Any, bool]:
                 f"to train {name!r} again"
             ) from err
         if saved_spec == spec:
+            RELOADED.append(name)
             return (
                 training.TrainingResult(
                     model=load_model(name),

@@ -17,7 +17,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from helpers import config
+from helpers.kit import config
 
 # Every notebook imports this module in its third cell: a notebook's elapsed time starts here.
 STARTED = time.time()
@@ -201,6 +201,16 @@ def print_environment() -> dict[str, Any]:
     for problem in env["version_problems"]:
         print(f"WARNING: {problem}")
     return env
+
+
+def start(seed: int = config.DEFAULT_SEED) -> int:
+    """A notebook's first kit cell: quiet TensorFlow's logs, print the environment and run mode, seed.
+
+    Return the seed (``keras.utils.set_random_seed`` through ``config.set_seed``).
+    """
+    quiet_tensorflow()  # before TensorFlow is imported: keeps its log noise out of the outputs
+    print_environment()
+    return config.set_seed(seed)
 
 
 def colab_requirements(path: Path = REQUIREMENTS_FILE) -> list[str]:

@@ -1,7 +1,7 @@
 """Named checks that ship in the package, so check cells need no files beside the notebook.
 
 A check cell calls ``checks.run(name, globals())``; the check looks up what the exercise defined
-in that namespace and raises :class:`~helpers.assign.feedback.CheckFailed` with a message for the
+in that namespace and raises :class:`~helpers.kit.assign.feedback.CheckFailed` with a message for the
 student. Course notebooks register their own checks with :func:`register`.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from helpers.assign.feedback import CheckFailed, check_close, check_shape, passed
+from helpers.kit.assign.feedback import CheckFailed, check_close, check_shape, passed
 
 CheckFunction = Callable[[Mapping[str, Any]], None]
 _REGISTRY: dict[str, CheckFunction] = {}
@@ -47,7 +47,7 @@ def lookup(namespace: Mapping[str, Any], name: str, kind: str = "function") -> A
 def run(name: str, namespace: Mapping[str, Any]) -> None:
     """Run the registered check ``name`` on ``namespace`` (pass ``globals()``)."""
     if name not in _REGISTRY:
-        import helpers.assign.course  # noqa: F401  (registers the course notebooks' checks)
+        import helpers.kit.assign.course  # noqa: F401  (registers the course notebooks' checks)
     if name not in _REGISTRY:
         raise KeyError(f"no check called {name!r}; registered checks: {', '.join(names())}")
     _REGISTRY[name](namespace)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from helpers.assign.checks import lookup, register
-from helpers.assign.feedback import CheckFailed, check_close, check_shape, expect
+from helpers.kit.assign.checks import lookup, register
+from helpers.kit.assign.feedback import CheckFailed, check_close, check_shape, expect
 
 # --------------------------------------------------------------------------- 05.to_mnist_polarity
 

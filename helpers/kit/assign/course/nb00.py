@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from helpers.assign.checks import lookup, register
-from helpers.assign.feedback import check_close, check_equal, check_shape, expect
+from helpers.kit.assign.checks import lookup, register
+from helpers.kit.assign.feedback import check_close, check_equal, check_shape, expect
 
 
 @register("00.class_counts")

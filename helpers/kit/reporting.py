@@ -4,6 +4,8 @@
   ``load_results(notebook)`` reads it back in a later notebook.
 * ``check_targets([Target(...), ...])`` prints a met/missed table against the kit's targets and asserts
   only the floors that hold in both run modes (never a time or a speed ratio).
+* ``finish(notebook, **metrics)``, a notebook's last cell: the verdicts of its goals
+  (``helpers/kit/targets/nbNN.py``) and its results file, in one call;
 * ``write_summary`` builds ``reports[/quick]/summary.md`` for the main job.
 """
 
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from helpers import config, environment
+from helpers.kit import config, environment
 
 METRICS_SUBDIR = "metrics"
 
@@ -41,11 +43,15 @@ def _jsonable(value: Any) -> Any:
 
 
 def record_results(
-    notebook: str, metrics: Mapping[str, Any], headline: list[str] | None = None
+    notebook: str,
+    metrics: Mapping[str, Any],
+    headline: list[str] | None = None,
+    reloaded: Sequence[str] = (),
 ) -> Path:
     """Write ``metrics`` of ``notebook`` to ``reports[/quick]/metrics/<notebook>.json``; return the path.
 
-    ``headline`` names the keys that go into the summary table (default: all scalar keys).
+    ``headline`` names the keys that go into the summary table (default: all scalar keys);
+    ``reloaded`` the trainings this run loaded from ``artifacts/`` instead of running them.
     """
     if not notebook or "/" in notebook or "\\" in notebook:
         raise ValueError(f"notebook must be a bare name like '01_mlp_baseline', got {notebook!r}")
@@ -60,6 +66,7 @@ def record_results(
         "elapsed_s": round(time.time() - environment.STARTED, 1),
         "metrics": _jsonable(dict(metrics)),
         "headline": list(headline) if headline is not None else None,
+        "reloaded": sorted(set(reloaded)),
     }
     out_dir = config.reports_dir() / METRICS_SUBDIR
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -158,6 +165,32 @@ def check_targets(targets: Sequence[Target], title: str = "Targets") -> Any:
     return table
 
 
+def finish(notebook: str, headline: list[str] | None = None, **metrics: Any) -> Path:
+    """A notebook's last cell: print its goals' verdicts, assert their floors, write its results file.
+
+    ``metrics`` are the measured numbers (plain floats, ints or strings; fractions as fractions).
+    Goals come from ``helpers/kit/targets/nbNN.py``; a goal whose metric is missing is an error.
+    Return the results file's path (``reports[/quick]/metrics/<notebook>.json``).
+    """
+    from helpers.kit import artifacts
+    from helpers.kit.targets import goals_for
+
+    goals = goals_for(notebook)
+    missing = [g.metric for g in goals if g.metric not in metrics]
+    if missing:
+        raise KeyError(f"kit.finish({notebook!r}) needs the metrics {missing} for its targets")
+    if goals:
+        table = check_targets([g.as_target(metrics[g.metric]) for g in goals], title=notebook)
+        metrics["targets_met"] = f"{int(table['met'].sum())}/{len(table)}"
+    path = record_results(notebook, metrics, headline, reloaded=artifacts.RELOADED)
+    reloaded = sorted(set(artifacts.RELOADED))
+    print(
+        f"results: {path.relative_to(config.REPO_ROOT)} ({config.run_mode()} mode"
+        + (f"; reloaded, not trained: {', '.join(reloaded)})" if reloaded else ")")
+    )
+    return path
+
+
 def _format_value(value: Any) -> str:
     """Format one metric for the summary table."""
     if isinstance(value, bool):
@@ -208,6 +241,8 @@ def write_summary(
             status = "ran, recorded no results"
         elif by_name[name].get("mode") != mode:
             status = f"stale results from {by_name[name].get('mode')} mode"
+        elif by_name[name].get("reloaded"):
+            status = "ok, reloaded " + ", ".join(by_name[name]["reloaded"])
         else:
             status = "ok"
         metrics = headline_metrics(by_name[name]) if name in by_name else {}

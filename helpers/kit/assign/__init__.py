@@ -1,7 +1,7 @@
 """The kit's own thin assignment engine: exercises in solution notebooks, student copies, grading.
 
 * ``feedback``: assertion helpers (``expect``, ``check_equal``, ``check_close``, ``check_shape``,
-  ``check_at_most``) that raise :class:`~helpers.assign.feedback.CheckFailed` with a message saying
+  ``check_at_most``) that raise :class:`~helpers.kit.assign.feedback.CheckFailed` with a message saying
   what was found and what was expected;
 * ``checks``: a registry of named checks that ship in the package (``checks.run("q1", globals())``),
   so check cells work on Colab after ``pip install -e .`` with no files beside the notebook;
@@ -22,11 +22,11 @@ __all__ = ["generate", "grade", "validate"]
 
 def __getattr__(name: str):
     if name == "generate":
-        from helpers.assign.notebook import generate
+        from helpers.kit.assign.notebook import generate
 
         return generate
     if name in ("grade", "validate"):
-        from helpers.assign import grader
+        from helpers.kit.assign import grader
 
         return getattr(grader, name)
-    raise AttributeError(f"module 'helpers.assign' has no attribute {name!r}")
+    raise AttributeError(f"module 'helpers.kit.assign' has no attribute {name!r}")
