@@ -1,14 +1,14 @@
 """Attention blocks for small CNNs: CBAM, the Convolutional Block Attention Module (Woo et al., ECCV 2018).
 
-:func:`cbam_layer` returns the ``CBAM`` Keras layer class (also reachable as
-``helpers.attention.CBAM``), registered for saving. Importing this module does not import
-TensorFlow; the class is made on first use.
+``CBAM`` is a Keras layer registered for saving as ``helpers.attention>CBAM``: importing this module
+is enough for ``keras.saving.load_model`` to read a model that contains it.
 """
 
 from __future__ import annotations
 
-import functools
 from typing import Any
+
+import keras
 
 
 def _check_positive_int(value: Any, name: str, example: str) -> int:
@@ -40,9 +40,9 @@ def cbam_parameter_count(channels: int, reduction: int = 8, spatial_kernel: int 
     return 2 * channels * hidden + hidden + channels + spatial_kernel * spatial_kernel * 2 + 1
 
 
-@functools.cache
-def cbam_layer() -> type:
-    """Return the ``CBAM`` Keras layer class, registered for saving as ``helpers.attention>CBAM``.
+@keras.saving.register_keras_serializable(package="helpers.attention")
+class CBAM(keras.layers.Layer):
+    """Convolutional Block Attention Module: a channel gate, then a spatial gate; shape kept.
 
     ``CBAM(reduction=8, spatial_kernel=7)`` on ``(N, H, W, C)`` features, after Woo, Park, Lee &
     Kweon, "CBAM: Convolutional Block Attention Module" (ECCV 2018), channel attention then spatial
@@ -60,70 +60,57 @@ def cbam_layer() -> type:
     spatial gate instead; that variant is not built here. The paper's default is ``r = 16``; ``8``
     suits the narrow layers (16-64 channels) of MNIST nets. ``reduction`` may not exceed the channel
     count (the hidden layer would be empty).
-
-    The class is made on first use so that importing ``helpers.attention`` stays free of
-    TensorFlow; call this (or touch ``helpers.attention.CBAM``) before ``keras.saving.load_model`` of
-    a model containing the layer in a fresh process.
     """
-    import keras
 
-    @keras.saving.register_keras_serializable(package="helpers.attention")
-    class CBAM(keras.layers.Layer):
-        """Convolutional Block Attention Module: a channel gate, then a spatial gate; shape kept."""
+    def __init__(self, reduction: int = 8, spatial_kernel: int = 7, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.reduction, self.spatial_kernel = check_cbam_args(reduction, spatial_kernel)
 
-        def __init__(self, reduction: int = 8, spatial_kernel: int = 7, **kwargs: Any) -> None:
-            super().__init__(**kwargs)
-            self.reduction, self.spatial_kernel = check_cbam_args(reduction, spatial_kernel)
-
-        def build(self, input_shape):
-            if len(input_shape) != 4 or input_shape[-1] is None:
-                raise ValueError(
-                    "CBAM expects feature maps (batch, height, width, channels) with a known channel "
-                    f"count, got input shape {tuple(input_shape)}"
-                )
-            channels = int(input_shape[-1])
-            if self.reduction > channels:
-                raise ValueError(
-                    f"reduction={self.reduction} is larger than the {channels} input channels (the "
-                    f"MLP's hidden layer would be empty); pass reduction <= {channels}"
-                )
-            hidden = channels // self.reduction
-            self.mlp_hidden = keras.layers.Dense(hidden, activation="relu", name="mlp_hidden")
-            self.mlp_out = keras.layers.Dense(channels, name="mlp_out")
-            self.spatial_conv = keras.layers.Conv2D(
-                1, self.spatial_kernel, padding="same", name="spatial_conv"
+    def build(self, input_shape):
+        if len(input_shape) != 4 or input_shape[-1] is None:
+            raise ValueError(
+                "CBAM expects feature maps (batch, height, width, channels) with a known channel "
+                f"count, got input shape {tuple(input_shape)}"
             )
-            self.mlp_hidden.build((None, channels))
-            self.mlp_out.build((None, hidden))
-            self.spatial_conv.build((None, input_shape[1], input_shape[2], 2))
-
-        def call(self, inputs):
-            ops = keras.ops
-            avg = ops.mean(inputs, axis=(1, 2))
-            mx = ops.max(inputs, axis=(1, 2))
-            mlp = self.mlp_out
-            channel_gate = ops.sigmoid(mlp(self.mlp_hidden(avg)) + mlp(self.mlp_hidden(mx)))
-            x = inputs * channel_gate[:, None, None, :]
-            maps = ops.concatenate(
-                [ops.mean(x, axis=-1, keepdims=True), ops.max(x, axis=-1, keepdims=True)], axis=-1
+        channels = int(input_shape[-1])
+        if self.reduction > channels:
+            raise ValueError(
+                f"reduction={self.reduction} is larger than the {channels} input channels (the "
+                f"MLP's hidden layer would be empty); pass reduction <= {channels}"
             )
-            return x * ops.sigmoid(self.spatial_conv(maps))
+        hidden = channels // self.reduction
+        self.mlp_hidden = keras.layers.Dense(hidden, activation="relu", name="mlp_hidden")
+        self.mlp_out = keras.layers.Dense(channels, name="mlp_out")
+        self.spatial_conv = keras.layers.Conv2D(
+            1, self.spatial_kernel, padding="same", name="spatial_conv"
+        )
+        self.mlp_hidden.build((None, channels))
+        self.mlp_out.build((None, hidden))
+        self.spatial_conv.build((None, input_shape[1], input_shape[2], 2))
 
-        def compute_output_shape(self, input_shape):
-            return input_shape
+    def call(self, inputs):
+        ops = keras.ops
+        avg = ops.mean(inputs, axis=(1, 2))
+        mx = ops.max(inputs, axis=(1, 2))
+        mlp = self.mlp_out
+        channel_gate = ops.sigmoid(mlp(self.mlp_hidden(avg)) + mlp(self.mlp_hidden(mx)))
+        x = inputs * channel_gate[:, None, None, :]
+        maps = ops.concatenate(
+            [ops.mean(x, axis=-1, keepdims=True), ops.max(x, axis=-1, keepdims=True)], axis=-1
+        )
+        return x * ops.sigmoid(self.spatial_conv(maps))
 
-        def get_config(self) -> dict[str, Any]:
-            return {
-                **super().get_config(),
-                "reduction": self.reduction,
-                "spatial_kernel": self.spatial_kernel,
-            }
+    def compute_output_shape(self, input_shape):
+        return input_shape
 
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "reduction": self.reduction,
+            "spatial_kernel": self.spatial_kernel,
+        }
+
+
+def cbam_layer() -> type:
+    """Return the ``CBAM`` layer class (kept for callers written before it was a module-level class)."""
     return CBAM
-
-
-def __getattr__(name: str) -> Any:
-    """Create ``CBAM`` lazily on first access (``helpers.attention.CBAM``)."""
-    if name == "CBAM":
-        return cbam_layer()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

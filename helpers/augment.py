@@ -2,25 +2,24 @@
 
 * :func:`affine_augmenter` returns one ``keras.Sequential`` of Keras' own ``RandomRotation``,
   ``RandomZoom`` and ``RandomTranslation`` layers (rotation, scale, shift; black fill, no flips).
-* :func:`elastic_distortion_layer` returns the ``ElasticDistortion`` layer class (also reachable as
-  ``helpers.augment.ElasticDistortion``): the elastic distortion of Simard, Steinkraus & Platt
-  (ICDAR 2003), vectorised with TensorFlow ops and registered for saving.
+* ``ElasticDistortion``: the elastic distortion of Simard, Steinkraus & Platt (ICDAR 2003), a
+  Keras layer vectorised with TensorFlow ops and registered for saving.
 * :func:`augment_batch_figure` shows originals and augmented versions side by side.
 
 Every augmenter is a Keras layer: call it as ``aug(images, training=True)``, pass it as ``augment=``
 to :func:`helpers.data.make_dataset` (applied per batch inside ``tf.data``), or put it at the front
-of a model (active in ``fit``, identity in ``evaluate`` / ``predict``). Importing this module does
-not import TensorFlow; the layer class is made on first use.
+of a model (active in ``fit``, identity in ``evaluate`` / ``predict``).
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import keras
 import numpy as np
+import tensorflow as tf
 
 from helpers.kit import config
 
@@ -55,7 +54,6 @@ def affine_augmenter(
     ``seed``, ``seed + 1``, ``seed + 2``: two augmenters built with one seed give the same outputs.
     Outputs of [0, 1] inputs stay in [0, 1] up to float rounding (about 1e-7); nothing is clipped.
     """
-    import keras
 
     if not 0 <= rotation_deg <= 180:
         raise ValueError(f"rotation_deg must be in [0, 180] degrees, got {rotation_deg!r}")
@@ -107,7 +105,6 @@ def _smooth_field(noise, sigma: float):
     A normalised convolution: the zero-padded blur divided by the blur of ones, so that pixels near
     the border average only over pixels inside the image (a constant field stays exactly constant).
     """
-    import tensorflow as tf
 
     k = tf.constant(gaussian_kernel_1d(sigma))
     channels = noise.shape[-1]
@@ -130,7 +127,6 @@ def _bilinear_warp(images, field):
     Vectorised: one batched gather per corner of the four neighbouring pixels. A zero field gives
     the input exactly (the weights are exactly 1 and 0).
     """
-    import tensorflow as tf
 
     images = tf.convert_to_tensor(images)
     field = tf.cast(field, images.dtype)
@@ -171,9 +167,9 @@ def _check_alpha_sigma(alpha: Any, sigma: Any) -> tuple[float, float]:
     return alpha, sigma
 
 
-@functools.cache
-def elastic_distortion_layer() -> type:
-    """Return the ``ElasticDistortion`` layer class, registered as ``helpers.augment>ElasticDistortion``.
+@keras.saving.register_keras_serializable(package="helpers.augment")
+class ElasticDistortion(keras.layers.Layer):
+    """Random elastic distortion (Simard et al. 2003) of ``(N, H, W, C)`` float images; training only.
 
     ``ElasticDistortion(alpha=36, sigma=6, seed=None)`` after Simard, Steinkraus & Platt (ICDAR 2003):
     for every image, a displacement field with components uniform in [-1, 1] per pixel, smoothed by
@@ -202,66 +198,62 @@ def elastic_distortion_layer() -> type:
     ``dense_image_warp`` is gone. An affine resampler (``ImageProjectiveTransformV3``) cannot apply
     a non-affine field, so the bilinear gather is written here with plain TF ops.
 
-    The class is made on first use so that importing ``helpers.augment`` stays free of TensorFlow;
-    call this (or touch ``helpers.augment.ElasticDistortion``) before ``keras.saving.load_model`` of
-    a model containing the layer in a fresh process.
+    Registered for saving as ``helpers.augment>ElasticDistortion``: importing this module is enough
+    to load a model that contains it.
     """
-    import keras
-    import tensorflow as tf
 
-    @keras.saving.register_keras_serializable(package="helpers.augment")
-    class ElasticDistortion(keras.layers.Layer):
-        """Random elastic distortion (Simard et al. 2003) of ``(N, H, W, C)`` float images; training only."""
+    def __init__(
+        self,
+        alpha: float = DEFAULT_ALPHA,
+        sigma: float = DEFAULT_SIGMA,
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.alpha, self.sigma = _check_alpha_sigma(alpha, sigma)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ValueError(f"seed must be an int or None, got {seed!r}")
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.supports_masking = False
 
-        def __init__(
-            self,
-            alpha: float = DEFAULT_ALPHA,
-            sigma: float = DEFAULT_SIGMA,
-            seed: int | None = None,
-            **kwargs: Any,
-        ) -> None:
-            super().__init__(**kwargs)
-            self.alpha, self.sigma = _check_alpha_sigma(alpha, sigma)
-            if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-                raise ValueError(f"seed must be an int or None, got {seed!r}")
-            self.seed = seed
-            self.seed_generator = keras.random.SeedGenerator(seed)
-            self.supports_masking = False
+    def build(self, input_shape):
+        _check_rank(input_shape)
 
-        def build(self, input_shape):
-            _check_rank(input_shape)
+    def sample_field(self, batch_size, height, width):
+        """Return a random displacement field ``(batch_size, height, width, 2)`` = (dy, dx) in pixels."""
+        noise = keras.random.uniform(
+            (batch_size, height, width, 2), minval=-1.0, maxval=1.0, seed=self.seed_generator
+        )
+        return self.alpha * _smooth_field(noise, self.sigma)
 
-        def sample_field(self, batch_size, height, width):
-            """Return a random displacement field ``(batch_size, height, width, 2)`` = (dy, dx) in pixels."""
-            noise = keras.random.uniform(
-                (batch_size, height, width, 2), minval=-1.0, maxval=1.0, seed=self.seed_generator
+    def call(self, inputs, training=True):
+        _check_rank(inputs.shape)
+        if not inputs.dtype.is_floating:
+            raise TypeError(
+                f"ElasticDistortion expects float images in [0, 1], got inputs of dtype "
+                f"{inputs.dtype}; convert with helpers.data.to_float_images first"
             )
-            return self.alpha * _smooth_field(noise, self.sigma)
+        if not training:
+            return inputs
+        shape = tf.shape(inputs)
+        field = self.sample_field(shape[0], shape[1], shape[2])
+        return _bilinear_warp(inputs, field)
 
-        def call(self, inputs, training=True):
-            _check_rank(inputs.shape)
-            if not inputs.dtype.is_floating:
-                raise TypeError(
-                    f"ElasticDistortion expects float images in [0, 1], got inputs of dtype "
-                    f"{inputs.dtype}; convert with helpers.data.to_float_images first"
-                )
-            if not training:
-                return inputs
-            shape = tf.shape(inputs)
-            field = self.sample_field(shape[0], shape[1], shape[2])
-            return _bilinear_warp(inputs, field)
+    def compute_output_shape(self, input_shape):
+        return input_shape
 
-        def compute_output_shape(self, input_shape):
-            return input_shape
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "alpha": self.alpha,
+            "sigma": self.sigma,
+            "seed": self.seed,
+        }
 
-        def get_config(self) -> dict[str, Any]:
-            return {
-                **super().get_config(),
-                "alpha": self.alpha,
-                "sigma": self.sigma,
-                "seed": self.seed,
-            }
 
+def elastic_distortion_layer() -> type:
+    """Return the ``ElasticDistortion`` class (kept for callers written before it was module-level)."""
     return ElasticDistortion
 
 
@@ -274,13 +266,6 @@ def _check_rank(shape: Any) -> None:
         )
 
 
-def __getattr__(name: str) -> Any:
-    """Create ``ElasticDistortion`` lazily on first access (``helpers.augment.ElasticDistortion``)."""
-    if name == "ElasticDistortion":
-        return elastic_distortion_layer()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 AUGMENTERS = ("none", "light", "affine", "affine+elastic")
 
 
@@ -291,7 +276,6 @@ def make_augmenter(name: str, seed: int = config.DEFAULT_SEED):
     * ``"affine"``: :func:`affine_augmenter` (+-15 degrees, scale 0.9-1.1, +-2 px);
     * ``"affine+elastic"``: the affine one followed by ``ElasticDistortion()`` (alpha 36, sigma 6).
     """
-    import keras
 
     if name not in AUGMENTERS:
         raise ValueError(f"augment must be one of {', '.join(AUGMENTERS)}; got {name!r}")

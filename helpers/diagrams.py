@@ -32,6 +32,28 @@ def _kind(label: str) -> str:
     return "other"
 
 
+def _draw_skip(ax, centres, skip, label, sizes) -> None:
+    """Draw the bypass arrow from the output of box ``skip[0]`` to box ``skip[1]``, on the right."""
+    height, gap, width = sizes
+    (_, ys), (_, ye) = centres[skip[0]], centres[skip[1]]
+    side = width / 2 + 0.55
+    y_out = ys - height / 2 - gap / 2
+    ax.plot([0, side, side], [y_out, y_out, ye], color="#c0392b", lw=1.6)
+    arrow = dict(arrowstyle="->", color="#c0392b", lw=1.6)
+    ax.annotate("", xy=(width / 2, ye), xytext=(side, ye), arrowprops=arrow)
+    if label:
+        ax.text(
+            side + 0.1,
+            (ys + ye) / 2,
+            label,
+            rotation=90,
+            ha="left",
+            va="center",
+            fontsize=9,
+            color="#c0392b",
+        )
+
+
 def draw_stack(
     ax,
     labels: Sequence[str],
@@ -72,31 +94,7 @@ def draw_stack(
             arrowprops=dict(arrowstyle="->", color="#333333", lw=1.2),
         )
     if skip is not None:
-        (_, ys), (_, ye) = centres[skip[0]], centres[skip[1]]
-        side = width / 2 + 0.55
-        ax.plot(
-            [0, side, side],
-            [ys - height / 2 - gap / 2, ys - height / 2 - gap / 2, ye],
-            color="#c0392b",
-            lw=1.6,
-        )
-        ax.annotate(
-            "",
-            xy=(width / 2, ye),
-            xytext=(side, ye),
-            arrowprops=dict(arrowstyle="->", color="#c0392b", lw=1.6),
-        )
-        if skip_label:
-            ax.text(
-                side + 0.1,
-                (ys + ye) / 2,
-                skip_label,
-                rotation=90,
-                ha="left",
-                va="center",
-                fontsize=9,
-                color="#c0392b",
-            )
+        _draw_skip(ax, centres, skip, skip_label, (height, gap, width))
     ax.set_xlim(-width / 2 - 0.3, width / 2 + 1.4)
     ax.set_ylim(centres[-1][1] - height, height)
     ax.set_aspect("equal")
