@@ -177,3 +177,23 @@ def test_comparison_table_has_a_keras_column():
     assert {"keras_test_accuracy", "keras_s_per_epoch"} <= set(table.columns)
     assert 0.0 <= table.loc["6/12", "keras_test_accuracy"] <= 1.0
     assert table.loc["6/12", "keras_s_per_epoch"] > 0
+
+
+def test_comparison_with_several_keras_seeds_and_its_dot_plot():
+    from helpers import figures
+
+    splits = data.load_mnist_splits(train_subset=128, val_size=64, test_subset=64)
+    table = scratch.compare_configurations(
+        {"6/12": {}}, splits, keras, epochs=1, seed=3, keras_seeds=2, verbose=0
+    )
+    row = table.loc["6/12"]
+    assert row["keras_seeds"] == 2 and row["keras_test_std"] >= 0
+    assert 0.0 <= row["keras_val_mean"] <= 1.0 and 0.0 <= row["keras_test_mean"] <= 1.0
+    runs = scratch.keras_runs({}, splits, keras, seeds=[3], epochs=1)
+    assert list(runs.columns) == ["seed", "val_accuracy", "test_accuracy", "s_per_epoch"]
+    assert runs["seed"].tolist() == [3] and runs["s_per_epoch"].iloc[0] > 0
+    fig = scratch.plot_configurations(table)
+    assert fig.axes[0].get_xlabel() == "test accuracy (%)"
+    figures.pyplot().close(fig)
+    with pytest.raises(ValueError, match="call compare_configurations with keras"):
+        scratch.plot_configurations(table.drop(columns="keras_test_std"))

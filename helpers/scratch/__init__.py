@@ -14,10 +14,12 @@
 * :mod:`helpers.scratch.keras_bridge`: weights to and from Keras, a Keras twin, layer-by-layer
   comparison, the NumPy-vs-Keras training table (functions that create Keras objects take the
   ``keras`` module as an argument: nothing here imports TensorFlow or Keras);
-* :mod:`helpers.scratch.figures`: kernels, feature maps, per-step curves, the time profile.
+* :mod:`helpers.scratch.figures`: kernels, feature maps, per-step curves, the time profile, the
+  variants' accuracies.
 """
 
 from helpers.scratch.figures import (
+    plot_configurations,
     plot_feature_maps,
     plot_kernels,
     plot_profile,
@@ -37,6 +39,7 @@ from helpers.scratch.keras_bridge import (
     build_keras_twin,
     compare_configurations,
     compare_with_keras,
+    keras_runs,
     keras_schedule,
     load_keras_weights,
     set_keras_weights,
@@ -105,11 +108,13 @@ __all__ = [
     "build_keras_twin",
     "compare_configurations",
     "compare_with_keras",
+    "keras_runs",
     "keras_schedule",
     "load_keras_weights",
     "set_keras_weights",
     "train_keras_twin",
     # figures
+    "plot_configurations",
     "plot_feature_maps",
     "plot_kernels",
     "plot_profile",

@@ -139,3 +139,41 @@ def plot_profile(profile: Any, title: str = "Where a training epoch spends its t
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def plot_configurations(table: Any, title: str = "The slides' CNN: variants trained 5 epochs"):
+    """Return a dot plot of test accuracy (%) per variant: Keras mean +- std over seeds, NumPy run.
+
+    ``table`` is :func:`helpers.scratch.compare_configurations`' result with Keras columns
+    (``keras_test_mean``, ``keras_test_std``, ``keras_seeds``) and ``numpy_test_accuracy``; the
+    slides' numbers are drawn too when a ``slides_test_accuracy`` column holds them. The accuracy
+    axis is zoomed on the points, so read the gaps against the error bars, not against 0.
+    """
+    needed = {"keras_test_mean", "keras_test_std", "keras_seeds", "numpy_test_accuracy"}
+    missing = needed - set(table.columns)
+    if missing:
+        raise ValueError(
+            f"table lacks the columns {sorted(missing)}: call compare_configurations with keras"
+        )
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(8, 0.55 * len(table) + 1.6))
+    rows = np.arange(len(table))[::-1]  # first variant on top
+    seeds = int(table["keras_seeds"].max())
+    ax.errorbar(
+        100 * table["keras_test_mean"],
+        rows,
+        xerr=100 * table["keras_test_std"].fillna(0.0),
+        fmt="o",
+        capsize=4,
+        label=f"Keras, mean ± std of {seeds} seeds",
+    )
+    ax.plot(100 * table["numpy_test_accuracy"], rows - 0.2, "s", label="NumPy, one run")
+    if "slides_test_accuracy" in table.columns:
+        ax.plot(100 * table["slides_test_accuracy"], rows + 0.2, "x", c="k", label="the slides")
+    ax.set_yticks(rows, list(table.index))
+    ax.set_xlabel("test accuracy (%)")
+    ax.set_title(title)
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="lower left", fontsize="small")
+    fig.tight_layout()
+    return fig

@@ -16,7 +16,7 @@ on real outputs, layer by layer.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -139,6 +139,39 @@ def _activation_name(layer: Any) -> str:
     return getattr(getattr(layer, "activation", None), "__name__", "linear")
 
 
+def _numpy_counterpart(net: Sequential, j: int, layer: Any, mine: np.ndarray) -> tuple:
+    """Return ``(output, name, next j)``: ``mine`` through the NumPy layer(s) matching Keras ``layer``.
+
+    ``j`` is the index of the next NumPy layer; a Keras Conv2D/Dense with a built-in ReLU also takes
+    the NumPy ReLU after it, one with a built-in softmax the softmax of the loss.
+    """
+    kind, activation = type(layer).__name__, _activation_name(layer)
+    if kind == "Softmax" or (kind == "Activation" and activation == "softmax"):
+        return softmax(mine), "softmax", j
+    if j >= len(net.layers):
+        raise ValueError(f"Keras layer {layer.name!r} ({kind}) has no NumPy counterpart left")
+    ours = net.layers[j]
+    expected = ReLU if kind == "Activation" and activation == "relu" else _KIND.get(kind)
+    if expected is None or not isinstance(ours, expected):
+        raise ValueError(
+            f"Keras layer {layer.name!r} ({kind}) lines up with NumPy layer {ours.name!r} "
+            f"({type(ours).__name__}): the architectures differ"
+        )
+    mine, name, j = ours.forward(mine), ours.name, j + 1
+    if kind not in _WEIGHTED or activation == "linear":
+        return mine, name, j
+    if activation == "softmax":
+        return softmax(mine), f"{name} + softmax", j
+    if activation != "relu":
+        raise ValueError(f"Keras layer {layer.name!r} has a {activation} activation: not supported")
+    if j >= len(net.layers) or not isinstance(net.layers[j], ReLU):
+        raise ValueError(
+            f"Keras layer {layer.name!r} has a built-in ReLU but the NumPy layer after "
+            f"{ours.name!r} is not a ReLU"
+        )
+    return net.layers[j].forward(mine), f"{name} + {net.layers[j].name}", j + 1
+
+
 def compare_with_keras(net: Sequential, model: Any, x: np.ndarray) -> Any:
     """Return a DataFrame of the max absolute difference between NumPy and Keras outputs after every layer.
 
@@ -153,42 +186,14 @@ def compare_with_keras(net: Sequential, model: Any, x: np.ndarray) -> Any:
     mine, theirs = x, x
     rows, j = [], 0
     for layer in model.layers:
-        kind = type(layer).__name__
         theirs = np.asarray(layer(theirs))
-        if kind in ("InputLayer", "ZeroPadding2D"):
+        if type(layer).__name__ in ("InputLayer", "ZeroPadding2D"):
             continue
-        activation = _activation_name(layer)
-        if kind == "Softmax" or (kind == "Activation" and activation == "softmax"):
-            mine, name = softmax(mine), "softmax"
-        else:
-            if j >= len(net.layers):
-                raise ValueError(
-                    f"Keras layer {layer.name!r} ({kind}) has no NumPy counterpart left"
-                )
-            ours = net.layers[j]
-            expected = ReLU if kind == "Activation" and activation == "relu" else _KIND.get(kind)
-            if expected is None or not isinstance(ours, expected):
-                raise ValueError(
-                    f"Keras layer {layer.name!r} ({kind}) lines up with NumPy layer {ours.name!r} "
-                    f"({type(ours).__name__}): the architectures differ"
-                )
-            mine, name, j = ours.forward(mine), ours.name, j + 1
-            if kind in _WEIGHTED and activation == "relu":
-                if j >= len(net.layers) or not isinstance(net.layers[j], ReLU):
-                    raise ValueError(
-                        f"Keras layer {layer.name!r} has a built-in ReLU but the NumPy layer after "
-                        f"{ours.name!r} is not a ReLU"
-                    )
-                mine, name, j = net.layers[j].forward(mine), f"{name} + {net.layers[j].name}", j + 1
-            elif kind in _WEIGHTED and activation == "softmax":
-                mine, name = softmax(mine), f"{name} + softmax"
-            elif kind in _WEIGHTED and activation != "linear":
-                raise ValueError(
-                    f"Keras layer {layer.name!r} has a {activation} activation: not supported"
-                )
+        mine, name, j = _numpy_counterpart(net, j, layer, mine)
         if mine.shape != theirs.shape:
             raise ValueError(
-                f"after {name!r} the NumPy output has shape {mine.shape}, Keras' {layer.name!r} {theirs.shape}"
+                f"after {name!r} the NumPy output has shape {mine.shape}, Keras' {layer.name!r} "
+                f"{theirs.shape}"
             )
         rows.append(
             {
@@ -227,17 +232,21 @@ def train_keras_twin(
     decay: LearningRateDecay,
     momentum: float = 0.0,
     verbose: int = 0,
+    steps_per_execution: int = 32,
 ) -> tuple[Any, dict[str, list[float]]]:
     """Return ``(model, history)``: the Keras twin of ``net`` (starting from its weights) trained with ``model.fit``.
 
     Same loss, optimizer (SGD with ``momentum``), learning-rate schedule, batch size and epochs as the
     NumPy training; ``history`` is Keras' plus ``seconds`` (wall time of each epoch, no validation).
+    ``steps_per_execution`` runs that many training steps per call into TensorFlow's graph: the
+    same updates, less Python overhead per step of 32 images.
     """
     model = build_keras_twin(net, keras)
     model.compile(
         optimizer=keras.optimizers.SGD(keras_schedule(decay, keras), momentum=momentum),
         loss=keras.losses.SparseCategoricalCrossentropy(),
         metrics=["accuracy"],
+        steps_per_execution=steps_per_execution,
     )
     seconds: list[float] = []
     timer = keras.callbacks.LambdaCallback(
@@ -250,6 +259,85 @@ def train_keras_twin(
     return model, {**{k: list(v) for k, v in fitted.history.items()}, "seconds": seconds}
 
 
+def _keras_accuracy(model: Any, x: np.ndarray, y: np.ndarray) -> float:
+    """Return the fraction of ``x`` that the Keras ``model`` classifies as ``y``."""
+    probabilities = np.asarray(model.predict(x, batch_size=500, verbose=0))
+    return float(np.mean(probabilities.argmax(axis=1) == y))
+
+
+def keras_runs(
+    options: Mapping[str, Any],
+    splits: Mapping[str, np.ndarray],
+    keras: Any,
+    seeds: Sequence[int],
+    epochs: int = RECIPE["epochs"],
+    batch_size: int = RECIPE["batch_size"],
+) -> Any:
+    """Return a DataFrame with one row per seed: the Keras twin of a variant trained with the recipe.
+
+    ``options`` holds ``filters``, ``dropout``, ``momentum`` (as for :func:`train_slides_cnn`). Each
+    seed builds the NumPy network's initial weights with that seed (so the first seed can start where
+    a NumPy run of the same seed started), seeds Keras' shuffling and dropout with it, and trains on
+    the training split. Columns: ``seed``, ``val_accuracy``, ``test_accuracy`` (fractions),
+    ``s_per_epoch`` (median epoch, training only; the first epoch includes tracing).
+    """
+    import pandas as pd
+
+    x, y = splits["x_train"], splits["y_train"]
+    rows = []
+    for seed in seeds:
+        start = build_slides_cnn(
+            options.get("filters", (6, 12)), dropout=options.get("dropout", 0.0), seed=seed
+        )
+        keras.utils.set_random_seed(int(seed))
+        model, history = train_keras_twin(
+            start,
+            keras,
+            x,
+            y,
+            epochs,
+            batch_size,
+            slides_decay(len(x), epochs, batch_size),
+            momentum=options.get("momentum", RECIPE["momentum"]),
+        )
+        rows.append(
+            {
+                "seed": int(seed),
+                "val_accuracy": _keras_accuracy(model, splits["x_val"], splits["y_val"]),
+                "test_accuracy": _keras_accuracy(model, splits["x_test"], splits["y_test"]),
+                "s_per_epoch": float(np.median(history["seconds"])),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _numpy_row(
+    net: Sequential, history: Mapping[str, list[float]], splits: Mapping[str, np.ndarray]
+) -> dict[str, float]:
+    """Return the NumPy columns of a comparison row for a trained ``net`` and its ``history``."""
+    return {
+        "parameters": net.count_params(),
+        "numpy_val_accuracy": history["val_accuracy"][-1]
+        if "val_accuracy" in history
+        else float("nan"),
+        "numpy_test_accuracy": net.evaluate(splits["x_test"], splits["y_test"])["accuracy"],
+        "numpy_s_per_epoch": float(np.median(history["seconds"])),
+    }
+
+
+def _keras_columns(runs: Any) -> dict[str, float]:
+    """Return the Keras columns of a comparison row from :func:`keras_runs`' table (first row first)."""
+    return {
+        "keras_test_accuracy": float(runs["test_accuracy"].iloc[0]),
+        "keras_val_mean": float(runs["val_accuracy"].mean()),
+        "keras_val_std": float(runs["val_accuracy"].std()) if len(runs) > 1 else float("nan"),
+        "keras_test_mean": float(runs["test_accuracy"].mean()),
+        "keras_test_std": float(runs["test_accuracy"].std()) if len(runs) > 1 else float("nan"),
+        "keras_seeds": len(runs),
+        "keras_s_per_epoch": float(runs["s_per_epoch"].median()),
+    }
+
+
 def compare_configurations(
     configs: Mapping[str, Mapping[str, Any]],
     splits: Mapping[str, np.ndarray],
@@ -257,6 +345,7 @@ def compare_configurations(
     epochs: int = RECIPE["epochs"],
     batch_size: int = RECIPE["batch_size"],
     seed: int = 0,
+    keras_seeds: int = 1,
     trained: Mapping[str, tuple[Sequential, Mapping[str, list[float]]]] | None = None,
     verbose: int = 1,
 ) -> Any:
@@ -264,19 +353,19 @@ def compare_configurations(
 
     ``configs`` maps a label to keyword arguments of :func:`train_slides_cnn` (``filters``,
     ``dropout``, ``momentum``); ``splits`` is ``data.load_mnist_splits()``. Each variant is trained
-    in NumPy on the training split (``trained`` may hold ``(net, history)`` runs already done under
-    the same label) and, when ``keras`` is given, its Keras twin from the same initial weights with
-    ``model.fit``. Columns: ``parameters``, ``numpy_val_accuracy``, ``numpy_test_accuracy``,
-    ``numpy_s_per_epoch`` (median epoch, training only), ``keras_test_accuracy``,
-    ``keras_s_per_epoch`` (median epoch, the first includes tracing).
+    once in NumPy with ``seed`` (``trained`` may hold ``(net, history)`` runs already done under the
+    same label) and, when ``keras`` is given, ``keras_seeds`` times as a Keras twin
+    (:func:`keras_runs`, seeds ``seed, seed + 1, ...``; the first from the NumPy run's initial
+    weights). Columns: ``parameters``, ``numpy_val_accuracy``, ``numpy_test_accuracy``,
+    ``numpy_s_per_epoch`` (median epoch, training only), then with Keras ``keras_test_accuracy``
+    (the run from the same initial weights), ``keras_val_mean``/``_std``, ``keras_test_mean``/
+    ``_std`` (over the seeds, std with ddof=1), ``keras_seeds`` and ``keras_s_per_epoch``.
     """
     import pandas as pd
 
     trained = dict(trained or {})
-    x, y = splits["x_train"], splits["y_train"]
     rows = []
     for label, options in configs.items():
-        options = dict(options)
         unknown = set(options) - {"filters", "dropout", "momentum"}
         if unknown:
             raise ValueError(
@@ -286,8 +375,8 @@ def compare_configurations(
             if verbose:
                 print(f"--- {label}: NumPy", flush=True)
             trained[label] = train_slides_cnn(
-                x,
-                y,
+                splits["x_train"],
+                splits["y_train"],
                 epochs=epochs,
                 batch_size=batch_size,
                 validation_data=(splits["x_val"], splits["y_val"]),
@@ -295,40 +384,13 @@ def compare_configurations(
                 verbose=2 if verbose else 0,
                 **options,
             )
-        net, history = trained[label]
-        row = {
-            "configuration": label,
-            "parameters": net.count_params(),
-            "numpy_val_accuracy": history["val_accuracy"][-1]
-            if "val_accuracy" in history
-            else float("nan"),
-            "numpy_test_accuracy": net.evaluate(splits["x_test"], splits["y_test"])["accuracy"],
-            "numpy_s_per_epoch": float(np.median(history["seconds"])),
-        }
+        row = {"configuration": label, **_numpy_row(*trained[label], splits)}
         if keras is not None:
-            start = build_slides_cnn(
-                options.get("filters", (6, 12)), dropout=options.get("dropout", 0.0), seed=seed
-            )
-            model, keras_history = train_keras_twin(
-                start,
-                keras,
-                x,
-                y,
-                epochs,
-                batch_size,
-                slides_decay(len(x), epochs, batch_size),
-                momentum=options.get("momentum", RECIPE["momentum"]),
-            )
-            probabilities = np.asarray(model.predict(splits["x_test"], batch_size=500, verbose=0))
-            row["keras_test_accuracy"] = float(
-                np.mean(probabilities.argmax(axis=1) == splits["y_test"])
-            )
-            row["keras_s_per_epoch"] = float(np.median(keras_history["seconds"]))
+            seeds = range(seed, seed + keras_seeds)
+            runs = keras_runs(options, splits, keras, seeds, epochs, batch_size)
+            row |= _keras_columns(runs)
             if verbose:
-                print(
-                    f"--- {label}: Keras test accuracy {row['keras_test_accuracy']:.4f}, "
-                    f"{row['keras_s_per_epoch']:.1f} s per epoch",
-                    flush=True,
-                )
+                accuracies = ", ".join(f"{a:.4f}" for a in runs["test_accuracy"])
+                print(f"--- {label}: Keras test accuracy per seed {accuracies}", flush=True)
         rows.append(row)
     return pd.DataFrame(rows).set_index("configuration")

@@ -226,83 +226,93 @@ class Sequential:
         epoch), ``seconds`` (training only, validation excluded) and ``images_per_second``.
         ``schedule(step)`` gives the learning rate of each step (0-based over all epochs); without it
         the optimizer's rate is used (default optimizer: plain SGD at 0.03). ``verbose``: 0 silent,
-        1 a progress bar and one line per epoch, 2 one line per epoch. ``threads``: BLAS threads during training (see :func:`blas_threads`). Per-step
-        losses and rates are appended to ``self.steps``.
+        1 a progress bar and one line per epoch, 2 one line per epoch. ``threads``: BLAS threads
+        during training (see :func:`blas_threads`). Per-step losses and rates are appended to
+        ``self.steps``.
         """
+        x, y = self._check_fit(x, y, epochs, batch_size, verbose)
+        optimizer = optimizer or SGD(0.03)
+        rng = np.random.default_rng(seed)
+        keys = ["loss", "accuracy", "learning_rate", "seconds", "images_per_second"]
+        if validation_data is not None:
+            keys += ["val_loss", "val_accuracy"]
+        history: dict[str, list[float]] = {k: [] for k in keys}
+        batches = int(np.ceil(len(x) / batch_size))
+        for epoch in range(int(epochs)):
+            order = rng.permutation(len(x)) if shuffle else np.arange(len(x))
+            bar = _progress(batches, f"epoch {epoch + 1}/{epochs}", verbose == 1)
+            start = time.perf_counter()
+            with blas_threads(threads):
+                loss, accuracy, lr = self._train_epoch(
+                    x, y, order, batch_size, optimizer, schedule, bar
+                )
+            seconds = time.perf_counter() - start
+            epoch_log = {"loss": loss, "accuracy": accuracy, "learning_rate": lr}
+            epoch_log |= {"seconds": seconds, "images_per_second": len(x) / seconds}
+            if validation_data is not None:
+                val = self.evaluate(*validation_data)
+                epoch_log |= {"val_loss": val["loss"], "val_accuracy": val["accuracy"]}
+            for key in keys:
+                history[key].append(epoch_log[key])
+            if bar is not None:
+                bar.close()
+            if verbose:
+                print(f"epoch {epoch + 1:>2}/{epochs}  {_epoch_line(epoch_log)}", flush=True)
+        return history
+
+    def _check_fit(
+        self, x: np.ndarray, y: np.ndarray, epochs: int, batch_size: int, verbose: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(x, y)`` as arrays after checking the arguments of :meth:`fit` (clear errors)."""
         x = self._check_batch(x)
         y = np.asarray(y)
         if len(x) != len(y):
             raise ValueError(f"x and y differ in length: {len(x)} vs {len(y)}")
         if len(x) == 0:
             raise ValueError("x is empty: nothing to train on")
-        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-            raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
-        if (
-            isinstance(batch_size, bool)
-            or not isinstance(batch_size, (int, np.integer))
-            or batch_size < 1
-        ):
-            raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+        for name, value in (("epochs", epochs), ("batch_size", batch_size)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
         if verbose not in (0, 1, 2):
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
-        optimizer = optimizer or SGD(0.03)
-        rng = np.random.default_rng(seed)
-        history: dict[str, list[float]] = {
-            k: [] for k in ("loss", "accuracy", "learning_rate", "seconds", "images_per_second")
-        }
-        if validation_data is not None:
-            history["val_loss"], history["val_accuracy"] = [], []
-        batches = int(np.ceil(len(x) / batch_size))
+        return x, y
+
+    def _train_epoch(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        order: np.ndarray,
+        batch_size: int,
+        optimizer: SGD,
+        schedule: Callable[[int], float] | None,
+        bar: Any,
+    ) -> tuple[float, float, float]:
+        """Return (mean loss, mean accuracy, last learning rate) of one epoch of steps over ``order``."""
+        loss_sum, acc_sum, seen = 0.0, 0.0, 0
         step = len(self.steps["loss"])  # continue the schedule where an earlier fit stopped
-        for epoch in range(int(epochs)):
-            order = rng.permutation(len(x)) if shuffle else np.arange(len(x))
-            bar = _progress(batches, f"epoch {epoch + 1}/{epochs}", verbose == 1)
-            loss_sum, acc_sum, seen = 0.0, 0.0, 0
-            start = time.perf_counter()
-            with blas_threads(threads):
-                for b in range(batches):
-                    idx = order[b * batch_size : (b + 1) * batch_size]
-                    lr = optimizer.learning_rate if schedule is None else float(schedule(step))
-                    loss, acc = self.train_step(x[idx], y[idx], optimizer, lr)
-                    if not np.isfinite(loss):
-                        raise FloatingPointError(
-                            f"the loss became {loss} at step {step} (learning rate {lr:g}): "
-                            "lower the learning rate"
-                        )
-                    loss_sum, acc_sum, seen = (
-                        loss_sum + loss * len(idx),
-                        acc_sum + acc * len(idx),
-                        seen + len(idx),
-                    )
-                    self.steps["loss"].append(loss)
-                    self.steps["learning_rate"].append(lr)
-                    step += 1
-                    if bar is not None:
-                        bar.update(1)
-                        if b % 20 == 0 or b == batches - 1:
-                            bar.set_postfix(
-                                loss=f"{loss_sum / seen:.4f}",
-                                acc=f"{acc_sum / seen:.4f}",
-                                refresh=False,
-                            )
-            seconds = time.perf_counter() - start
-            history["loss"].append(loss_sum / seen)
-            history["accuracy"].append(acc_sum / seen)
-            history["learning_rate"].append(lr)
-            history["seconds"].append(seconds)
-            history["images_per_second"].append(len(x) / seconds)
-            line = f"loss {loss_sum / seen:.4f}  accuracy {acc_sum / seen:.4f}"
-            if validation_data is not None:
-                val = self.evaluate(*validation_data)
-                history["val_loss"].append(val["loss"])
-                history["val_accuracy"].append(val["accuracy"])
-                line += f"  val_loss {val['loss']:.4f}  val_accuracy {val['accuracy']:.4f}"
-            line += f"  lr {lr:.4g}  ({seconds:.1f} s, {len(x) / seconds:,.0f} images/s)"
+        lr = optimizer.learning_rate
+        for b in range(int(np.ceil(len(order) / batch_size))):
+            idx = order[b * batch_size : (b + 1) * batch_size]
+            lr = optimizer.learning_rate if schedule is None else float(schedule(step))
+            loss, acc = self.train_step(x[idx], y[idx], optimizer, lr)
+            if not np.isfinite(loss):
+                raise FloatingPointError(
+                    f"the loss became {loss} at step {step} (learning rate {lr:g}): "
+                    "lower the learning rate"
+                )
+            loss_sum, acc_sum, seen = (
+                loss_sum + loss * len(idx),
+                acc_sum + acc * len(idx),
+                seen + len(idx),
+            )
+            self.steps["loss"].append(loss)
+            self.steps["learning_rate"].append(lr)
+            step += 1
             if bar is not None:
-                bar.close()
-            if verbose:
-                print(f"epoch {epoch + 1:>2}/{epochs}  {line}", flush=True)
-        return history
+                bar.update(1)
+                if b % 20 == 0:
+                    bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{acc_sum / seen:.4f}")
+        return loss_sum / seen, acc_sum / seen, lr
 
     # ------------------------------------------------------------------ profile
 
@@ -361,8 +371,8 @@ class Sequential:
         """Return a DataFrame of seconds per layer, pass and part (im2col, matmul, col2im, max, ...).
 
         "other" is the part of a layer's pass not covered by its named parts (e.g. padding, reshapes,
-        adding the bias); "all" is the whole pass of a layer without named parts (ReLU, Dense, ...). With ``total_seconds`` (the measured wall time of the same work) one more
-        row, "outside the layers", holds the loss, the SGD updates, batching and Python overhead.
+        adding the bias); "all" is the whole pass of a layer without named parts (ReLU, Dense, ...).
+        With ``total_seconds`` (the measured wall time of the same work) one more row, "outside the layers", holds the loss, the SGD updates, batching and Python overhead.
         ``by_type=True`` adds up layers of the same type (both Conv2D layers, both MaxPool2D, ...).
         Seconds are divided by ``epochs`` (seconds per epoch when that many epochs were timed).
         Columns: ``layer`` (or ``type``), ``pass``, ``part``, ``seconds``, ``share``.
@@ -371,31 +381,13 @@ class Sequential:
             raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
         import pandas as pd
 
-        rows = []
-        for layer in self.layers:
-            kind = type(layer).__name__
-            for phase in ("forward", "backward"):
-                total = layer.timings.get(phase, 0.0)
-                named = 0.0
-                for key, seconds in layer.timings.items():
-                    if key.startswith(phase + " "):
-                        rows.append((layer.name, kind, phase, key.split(" ", 1)[1], seconds))
-                        named += seconds
-                rest = "other" if named else "all"
-                rows.append((layer.name, kind, phase, rest, max(total - named, 0.0)))
+        rows = [row for layer in self.layers for row in _timing_rows(layer)]
         if total_seconds is not None:
             inside = sum(
                 layer.timings.get(p, 0.0) for layer in self.layers for p in ("forward", "backward")
             )
-            rows.append(
-                (
-                    "-",
-                    "outside the layers",
-                    "-",
-                    "loss, SGD, batching",
-                    max(total_seconds - inside, 0.0),
-                )
-            )
+            outside = max(total_seconds - inside, 0.0)
+            rows.append(("-", "outside the layers", "-", "loss, SGD, batching", outside))
         table = pd.DataFrame(rows, columns=["layer", "type", "pass", "part", "seconds"])
         table["seconds"] /= epochs
         if by_type:
@@ -406,6 +398,21 @@ class Sequential:
             table = table.drop(columns="type")
         table["share"] = table["seconds"] / max(table["seconds"].sum(), 1e-12)
         return table
+
+
+def _timing_rows(layer: Layer) -> list[tuple[str, str, str, str, float]]:
+    """Return ``(layer, type, pass, part, seconds)`` rows of one layer's accumulated timings."""
+    rows = []
+    for phase in ("forward", "backward"):
+        parts = {
+            key.split(" ", 1)[1]: seconds
+            for key, seconds in layer.timings.items()
+            if key.startswith(phase + " ")
+        }
+        rest = sum(parts.values())
+        parts["other" if parts else "all"] = max(layer.timings.get(phase, 0.0) - rest, 0.0)
+        rows += [(layer.name, type(layer).__name__, phase, k, v) for k, v in parts.items()]
+    return rows
 
 
 def _progress(total: int, desc: str, enabled: bool) -> Any:
@@ -499,3 +506,12 @@ def train_slides_cnn(
         verbose=verbose,
     )
     return net, history
+
+
+def _epoch_line(log: dict[str, float]) -> str:
+    """Return the one-line summary of an epoch that ``fit`` prints (Keras-like)."""
+    line = f"loss {log['loss']:.4f}  accuracy {log['accuracy']:.4f}"
+    if "val_loss" in log:
+        line += f"  val_loss {log['val_loss']:.4f}  val_accuracy {log['val_accuracy']:.4f}"
+    speed = f"{log['seconds']:.1f} s, {log['images_per_second']:,.0f} images/s"
+    return line + f"  lr {log['learning_rate']:.4g}  ({speed})"

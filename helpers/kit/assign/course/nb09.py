@@ -172,3 +172,171 @@ def _softmax_cross_entropy_backward(namespace: Mapping[str, Any]) -> None:
         hint="subtract each row's largest logit before np.exp (it does not change the softmax).",
     )
     check_close(call, got, [[0.5, -0.5, 0.0], [0.0, 0.0, 0.0]], atol=1e-7)
+
+
+# ---------------------------------------------------------------------------------------------
+# Exercise 3: the convolution's backward pass, with loops (cs231n's conv_backward_naive)
+
+
+def _conv_forward(x: Any, W: Any, stride: int) -> Any:
+    from helpers.scratch.layers import conv2d_reference
+
+    return conv2d_reference(x, W, stride=stride)
+
+
+def _conv_dx_variant(x: Any, W: Any, dout: Any, step: int, accumulate: bool) -> Any:
+    """The input gradient with windows every ``step`` pixels, added (``+=``) or assigned (``=``)."""
+    import numpy as np
+
+    k, dx = W.shape[0], np.zeros_like(x)
+    for i in range(dout.shape[1]):
+        for j in range(dout.shape[2]):
+            window = (slice(None), slice(i * step, i * step + k), slice(j * step, j * step + k))
+            contribution = np.tensordot(dout[:, i, j, :], W, axes=([1], [3]))
+            dx[window] = dx[window] + contribution if accumulate else contribution
+    return dx
+
+
+def _check_conv_case(fn: Any, x: Any, W: Any, dout: Any, stride: int) -> None:
+    import numpy as np
+
+    from helpers.scratch.gradcheck import numerical_gradient
+
+    b = np.zeros(W.shape[3])
+    call = f"conv_backward_naive(x {x.shape}, W {W.shape}, dout {dout.shape}, stride={stride})"
+    copies = (x.copy(), W.copy(), dout.copy())
+    got = fn(x, W, dout, stride=stride)
+    expect(
+        all(np.array_equal(a, c) for a, c in zip((x, W, dout), copies)),
+        f"{call} changed its inputs; a backward pass must leave x, W and dout as they were.",
+        hint="start from dx = np.zeros_like(x) and dW = np.zeros_like(W), and add into those.",
+    )
+    expect(
+        isinstance(got, (tuple, list)) and len(got) == 3,
+        f"{call} returned {type(got).__name__}; expected a tuple (dx, dW, db).",
+        hint="end with `return dx, dW, db`.",
+    )
+    dx, dW, db = got
+
+    def loss() -> float:  # L = sum(out * dout): its gradient with respect to out is dout
+        return float(np.sum((_conv_forward(x, W, stride) + b) * dout))
+
+    numeric_dx = numerical_gradient(loss, x)
+    if np.shape(dx) == x.shape and np.allclose(dx, _conv_dx_variant(x, W, dout, stride, False)):
+        raise CheckFailed(
+            f"dx of {call}: pixels covered by several windows got only the last window's "
+            "gradient. Hint: add every window's contribution, dx[...] += ..., not dx[...] = ...."
+        )
+    if (
+        stride > 1
+        and np.shape(dx) == x.shape
+        and np.allclose(dx, _conv_dx_variant(x, W, dout, 1, True))
+    ):
+        raise CheckFailed(
+            f"dx of {call}: the windows were taken every pixel, not every {stride} pixels. "
+            "Hint: window (i, j) starts at row i * stride and column j * stride."
+        )
+    k = W.shape[0]
+    _check_gradient(
+        f"dx of {call}",
+        dx,
+        numeric_dx,
+        "x (N, H, W, C_in)",
+        "dx = np.zeros_like(x); window (i, j) of every image gets dout[:, i, j, :] times W "
+        f"summed over C_out: np.tensordot(dout[:, i, j, :], W, axes=([1], [3])) is (N, {k}, {k}, "
+        "C_in).",
+        batch=x.shape[0],
+    )
+    _check_gradient(
+        f"dW of {call}",
+        dW,
+        numerical_gradient(loss, W),
+        "W (k, k, C_in, C_out)",
+        "dW adds, for every output position (i, j), the input window (N, k, k, C_in) times "
+        "dout[:, i, j, :] (N, C_out), summed over N: np.tensordot(window, g, axes=([0], [0])).",
+        batch=x.shape[0],
+    )
+    _check_gradient(
+        f"db of {call}",
+        db,
+        numerical_gradient(loss, b),
+        "b (C_out,)",
+        "db = dout.sum(axis=(0, 1, 2)): one value per output channel.",
+        batch=x.shape[0],
+    )
+
+
+@register("09.conv_backward_naive")
+def _conv_backward_naive(namespace: Mapping[str, Any]) -> None:
+    import numpy as np
+
+    from helpers.scratch.gradcheck import distinct_values
+
+    fn = lookup(namespace, "conv_backward_naive")
+    rng = np.random.default_rng(9)
+    x = distinct_values((2, 5, 5, 2), seed=1)  # N = 2 images of 5x5 with 2 channels
+    W = rng.standard_normal((3, 3, 2, 3))  # 3x3 kernels, 2 -> 3 channels
+    _check_conv_case(fn, x, W, rng.standard_normal((2, 3, 3, 3)), stride=1)
+    _check_conv_case(fn, x[:1], W, rng.standard_normal((1, 2, 2, 3)), stride=2)
+
+
+# ---------------------------------------------------------------------------------------------
+# Exercise 4: the max-pool backward pass, with loops (cs231n's max_pool_backward_naive)
+
+
+def _pool_case(fn: Any, x: Any, dout: Any, pool: int, stride: int, expected: Any) -> None:
+    import numpy as np
+
+    call = (
+        f"max_pool_backward_naive(x {x.shape}, dout {dout.shape}, pool_size={pool}, "
+        f"stride={stride})"
+    )
+    copies = (x.copy(), dout.copy())
+    got = _as_array(f"the result of {call}", fn(x, dout, pool_size=pool, stride=stride))
+    expect(
+        np.array_equal(x, copies[0]) and np.array_equal(dout, copies[1]),
+        f"{call} changed its inputs; leave x and dout as they were.",
+        hint="start from dx = np.zeros_like(x) and add into it.",
+    )
+    expect(
+        got.shape == x.shape,
+        f"{call} returned shape {got.shape}; expected {x.shape}, the shape of x.",
+        hint="dx has one value per input pixel; most of them stay 0.",
+    )
+    if np.allclose(got, expected, atol=1e-9):
+        return
+    share = np.zeros_like(x)  # the average-pooling answer: dout / pool**2 to every pixel
+    for i in range(dout.shape[1]):
+        for j in range(dout.shape[2]):
+            rows, cols = slice(i * stride, i * stride + pool), slice(j * stride, j * stride + pool)
+            share[:, rows, cols, :] += dout[:, i : i + 1, j : j + 1, :] / pool**2
+    if np.allclose(got, share):
+        hint = "that is average pooling's gradient: only the maximum of each window gets dout."
+    elif np.count_nonzero(got) > np.count_nonzero(expected):
+        hint = (
+            "more pixels got a gradient than windows have maxima: when values tie, give it to "
+            "the first maximum only (np.argmax returns the first)."
+        )
+    elif stride < pool:
+        hint = "windows overlap when stride < pool_size: add with +=, do not overwrite."
+    else:
+        hint = "window (i, j) starts at row i * stride and column j * stride."
+    check_close(call, got, expected, atol=1e-9, hint=hint)
+
+
+@register("09.max_pool_backward_naive")
+def _max_pool_backward_naive(namespace: Mapping[str, Any]) -> None:
+    import numpy as np
+
+    from helpers.scratch.gradcheck import distinct_values
+    from helpers.scratch.layers import MaxPool2D
+
+    fn = lookup(namespace, "max_pool_backward_naive")
+    rng = np.random.default_rng(9)
+    for shape, pool, stride in (((2, 4, 4, 2), 2, 2), ((1, 5, 5, 2), 3, 2), ((1, 4, 4, 1), 2, 1)):
+        x = distinct_values(shape, seed=pool + stride)  # no ties: one maximum per window
+        layer = MaxPool2D(pool, stride=stride)
+        dout = rng.standard_normal(layer.forward(x).shape)
+        _pool_case(fn, x, dout, pool, stride, layer.backward(dout))
+    ties = np.zeros((1, 2, 2, 1))  # one window, four equal values: the first one takes it all
+    _pool_case(fn, ties, np.array([[[[3.0]]]]), 2, 2, np.array([[[[3.0], [0.0]], [[0.0], [0.0]]]]))
