@@ -1,11 +1,13 @@
-"""Training recipes and the one training loop the classification notebooks share.
+"""Training recipes and ``train_classifier``, the ``compile`` + ``fit`` of notebooks 01 and 02 as one call.
 
-``train_classifier(model, splits, **recipe("tiny_cnn"))`` compiles a model from ``helpers.models``
-(softmax outputs) with Adam/AdamW or SGD and sparse categorical cross-entropy, fits it on ``x_train``
-while validating on ``x_val`` (the test set is never used for choices), and returns a
-:class:`TrainingResult` (history, wall time, per-epoch seconds and learning rates). ``RECIPES``
-holds the full-mode hyper-parameters that reach each model's target; :func:`recipe` shortens them
-in quick mode.
+Notebooks 01 and 02 write their trainings out (``model.compile(optimizer, loss, metrics)``,
+``model.fit(..., validation_data=..., callbacks=[...])``); later notebooks that train the same
+kind of classifier call ``train_classifier(model, splits, **recipe("tiny_cnn"))``: it compiles a
+model from ``helpers.models`` (softmax outputs) with Adam/AdamW or SGD and sparse categorical
+cross-entropy, fits it on ``x_train`` while validating on ``x_val`` (the test set is never used for
+choices), and returns a :class:`TrainingResult` (history, wall time, per-epoch seconds and learning
+rates). ``RECIPES`` holds the full-mode hyper-parameters that reach each model's target;
+:func:`recipe` shortens them in quick mode.
 """
 
 from __future__ import annotations
@@ -288,6 +290,43 @@ def _targets(y: np.ndarray, num_classes: int, one_hot: bool) -> np.ndarray:
     return np.eye(num_classes, dtype=np.float32)[y] if one_hot else y
 
 
+def _check_fit_arguments(splits: dict, epochs: int, batch_size: int, verbose: int) -> None:
+    """Raise a clear error for missing splits or an impossible epochs / batch_size / verbose."""
+    missing = [k for k in ("x_train", "y_train", "x_val", "y_val") if k not in splits]
+    if missing:
+        raise KeyError(
+            f"splits lacks {missing}; pass the dict returned by data.load_mnist_splits()"
+        )
+    if int(epochs) <= 0:
+        raise ValueError(f"epochs must be positive, got {epochs}")
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"verbose must be 0, 1 or 2, got {verbose}")
+    if int(batch_size) <= 0:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+
+
+def _datasets(splits: dict, num_classes: int, one_hot: bool, batch_size: int, augment, seed: int):
+    """Return the shuffled (and augmented) training dataset and the validation dataset (or None)."""
+    if isinstance(augment, str):
+        from helpers.augment import make_augmenter
+
+        augmenter = make_augmenter(augment, seed=seed)
+    else:
+        augmenter = data.mnist_augmenter(seed=seed) if augment is True else (augment or None)
+    train_ds = data.make_dataset(
+        splits["x_train"],
+        _targets(splits["y_train"], num_classes, one_hot),
+        batch_size=batch_size,
+        shuffle=True,
+        seed=seed,
+        augment=augmenter,
+    )
+    if not len(splits["x_val"]):
+        return train_ds, None
+    y_val = _targets(splits["y_val"], num_classes, one_hot)
+    return train_ds, data.make_dataset(splits["x_val"], y_val, batch_size=512)
+
+
 def train_classifier(
     model,
     splits: dict[str, np.ndarray],
@@ -307,78 +346,44 @@ def train_classifier(
 ) -> TrainingResult:
     """Compile ``model``, fit it on ``splits["x_train"]`` validating on ``x_val``; return a :class:`TrainingResult`.
 
-    ``augment`` is True (``data.mnist_augmenter``), False, the name of a kit augmenter
-    (``augment.AUGMENTERS``: ``"affine"``, ``"affine+elastic"``...) or an augmentation callable.
-    ``focal_gamma`` > 0 trains with focal loss, ``ema_momentum`` keeps an exponential moving
-    average of the weights and ends with it (:func:`make_loss`, :func:`make_optimizer`; the
-    momentum is capped for short runs by :func:`ema_momentum_for`). ``verbose``:
-    0 silent, 1 one short line per epoch, 2 Keras' own epoch lines. ``callbacks`` run before the
-    kit's timer, so values they add to the logs (e.g. ``PerClassAccuracy``) land in the history.
+    The ``compile`` + ``fit`` that notebooks 01 and 02 write out, with a recipe's settings as
+    arguments (Defined in notebook 01; the EMA and affine augmentation of notebook 02's tiny CNN).
+    ``augment``: True (``data.mnist_augmenter``), False, a name of ``augment.AUGMENTERS`` or a
+    callable. ``focal_gamma`` / ``label_smoothing``: :func:`make_loss`; ``ema_momentum``:
+    :func:`make_optimizer`, capped for short runs by :func:`ema_momentum_for`. ``verbose``: 0 silent,
+    1 one line per epoch, 2 Keras' lines. ``callbacks`` run before the kit's timer, so values they
+    add to the logs (e.g. ``PerClassAccuracy``) land in the history.
     """
-    missing = [k for k in ("x_train", "y_train", "x_val", "y_val") if k not in splits]
-    if missing:
-        raise KeyError(
-            f"splits lacks {missing}; pass the dict returned by data.load_mnist_splits()"
-        )
-    if int(epochs) <= 0:
-        raise ValueError(f"epochs must be positive, got {epochs}")
-    if verbose not in (0, 1, 2):
-        raise ValueError(f"verbose must be 0, 1 or 2, got {verbose}")
-    if int(batch_size) <= 0:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
-    num_classes = int(model.outputs[0].shape[-1])
-    steps_per_epoch = int(np.ceil(len(splits["x_train"]) / batch_size))
-    lr = learning_rate_schedule(schedule, learning_rate, steps_per_epoch * int(epochs))
+    _check_fit_arguments(splits, epochs, batch_size, verbose)
+    epochs, steps_per_epoch = int(epochs), int(np.ceil(len(splits["x_train"]) / batch_size))
+    lr = learning_rate_schedule(schedule, learning_rate, steps_per_epoch * epochs)
     if ema_momentum is not None:
-        ema_momentum = ema_momentum_for(ema_momentum, steps_per_epoch * int(epochs))
-    one_hot = compile_classifier(
-        model,
-        make_optimizer(optimizer, lr, weight_decay, ema_momentum),
-        label_smoothing,
-        focal_gamma,
-    )
-    if isinstance(augment, str):
-        from helpers.augment import make_augmenter
-
-        augmenter = make_augmenter(augment, seed=seed)
-    else:
-        augmenter = data.mnist_augmenter(seed=seed) if augment is True else (augment or None)
-    train_ds = data.make_dataset(
-        splits["x_train"],
-        _targets(splits["y_train"], num_classes, one_hot),
-        batch_size=batch_size,
-        shuffle=True,
-        seed=seed,
-        augment=augmenter,
-    )
-    val_ds = None
-    if len(splits["x_val"]):
-        val_ds = data.make_dataset(
-            splits["x_val"], _targets(splits["y_val"], num_classes, one_hot), batch_size=512
-        )
+        ema_momentum = ema_momentum_for(ema_momentum, steps_per_epoch * epochs)
+    optimizer = make_optimizer(optimizer, lr, weight_decay, ema_momentum)
+    one_hot = compile_classifier(model, optimizer, label_smoothing, focal_gamma)
+    num_classes = int(model.outputs[0].shape[-1])
+    train_ds, val_ds = _datasets(splits, num_classes, one_hot, batch_size, augment, seed)
     timer = EpochTimer()
-    kit_callbacks = [timer] + ([EpochLine(int(epochs))] if verbose == 1 else [])
+    kit_callbacks = [timer] + ([EpochLine(epochs)] if verbose == 1 else [])
     if ema_momentum is not None:  # the history's val_* are then those of the averaged weights
         kit_callbacks.insert(0, ValidateWithEMA())
     start = time.perf_counter()
-    # The dataset is already shuffled each epoch, so fit must not try to shuffle it again.
-    history = model.fit(
+    history = model.fit(  # the dataset is shuffled each epoch already
         train_ds,
         validation_data=val_ds,
-        epochs=int(epochs),
+        epochs=epochs,
         shuffle=False,
         callbacks=list(callbacks) + kit_callbacks,
         verbose=2 if verbose == 2 else 0,
     )
     seconds = time.perf_counter() - start
+    rates = learning_rates_per_epoch(schedule, learning_rate, epochs, steps_per_epoch)
     return TrainingResult(
         model=model,
         history=dict(history.history),
         seconds=seconds,
         epoch_seconds=timer.epoch_seconds,
-        learning_rates=learning_rates_per_epoch(
-            schedule, learning_rate, int(epochs), steps_per_epoch
-        )[: len(timer.epoch_seconds)],
+        learning_rates=rates[: len(timer.epoch_seconds)],
     )
 
 
