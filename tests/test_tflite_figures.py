@@ -22,13 +22,13 @@ def test_size_vs_score_has_one_linear_panel_per_model(tmp_path, monkeypatch):
         {"resnet": "test accuracy (%)", "fsrcnn_x3": "mean Y-PSNR (dB)"},
         references={"fsrcnn_x3": {"bicubic": 29.99}},
     )
-    axes = fig.axes
+    axes = [ax for ax in fig.axes if ax.get_visible()]
     assert [ax.get_title() for ax in axes] == ["resnet", "fsrcnn_x3"]
     assert all(ax.get_xscale() == "linear" and ax.get_xlim()[0] == 0 for ax in axes)
     assert axes[0].get_ylabel() == "test accuracy (%)"
-    # every variant is labelled next to its marker, and the reference lines are in the legend
-    assert {tx.get_text() for tx in axes[1].texts} == set(tflite.MODES)
-    assert [tx.get_text() for tx in axes[1].get_legend().get_texts()] == ["Keras", "bicubic"]
+    # the legend names the reference lines, then every variant (by its marker)
+    legend = [tx.get_text() for tx in axes[1].get_legend().get_texts()]
+    assert legend == ["Keras", "bicubic", *tflite.MODES]
     lo, hi = axes[0].get_ylim()  # 0.01 points apart: the axis still spans min_span = 0.5
     assert hi - lo == pytest.approx(0.5)
     assert axes[1].get_ylim()[0] < 26.65 and axes[1].get_ylim()[1] > 30.95
@@ -56,3 +56,12 @@ def test_weight_quantization_figure_checks_layouts():
     assert "filter" in fig.axes[2].get_title()
     with pytest.raises(ValueError, match="does not match the int8 kernel"):
         tflite.plot_weight_quantization(float_kernel[:, :, :, :4], int8)
+
+
+def test_size_vs_score_puts_six_models_on_a_grid_of_three_columns():
+    table = _table([61.6, 30.4, 41.8, 29.7], [30.95, 27.64, 30.95, 26.65], 30.95)
+    fig = tflite.plot_size_vs_score({f"m{i}": table for i in range(5)})
+    shown = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(fig.axes) == 6 and len(shown) == 5  # 2 rows x 3 columns, the sixth panel hidden
+    width, height = fig.get_size_inches()
+    assert width / height < 2.5  # a readable grid, not a strip

@@ -57,13 +57,14 @@ from helpers.sr.figures import (
     plot_sr_comparison,
     plot_sr_training,
 )
-from helpers.sr.metrics import gaussian_window, psnr_from_mse, psnr_y, ssim_map, ssim_y
+from helpers.sr.metrics import psnr_from_mse, psnr_y, ssim_y
 from helpers.sr.models import (
     ACTIVATIONS,
     ANCHOR_NAME,
     DECONV_NAME,
     MODEL_NAMES,
     VARIANTS,
+    DepthToSpace,
     accepted_names,
     build_fsrcnn,
     build_fsrcnn_anchor,
@@ -98,8 +99,12 @@ from helpers.sr.pretrained import (
     write_manifest_entry,
 )
 from helpers.sr.training import (
+    BudgetSchedule,
+    EpochPrinter,
+    ValidationPSNR,
     bicubic_crops_psnr,
     crops_psnr,
+    history_table,
     quick_train,
     train_fsrcnn,
     val_patch_size,
@@ -140,6 +145,7 @@ __all__ = [
     "build_fsrcnn_anchor",
     "cubic_kernel_1d",
     "deconv_tap_offsets",
+    "DepthToSpace",
     "depth_to_space_layer",
     "fsrcnn_config",
     "fsrcnn_from_name",
@@ -154,10 +160,8 @@ __all__ = [
     "resample_deconv_kernel",
     "transfer_fsrcnn",
     # metrics
-    "gaussian_window",
     "psnr_from_mse",
     "psnr_y",
-    "ssim_map",
     "ssim_y",
     # evaluation
     "bicubic_predict_fn",
@@ -168,6 +172,10 @@ __all__ = [
     "upscale",
     "versus_bicubic",
     # training
+    "BudgetSchedule",
+    "EpochPrinter",
+    "ValidationPSNR",
+    "history_table",
     "quick_train",
     "PRETRAINED_DIR",
     "PretrainedChecksumError",

@@ -162,6 +162,19 @@ def plot_sr_training(histories: dict[str, Any], baseline_psnr: float | None = No
     return fig
 
 
+def _label_bars(ax: Any, bars: Any, values: Any, span: float) -> None:
+    """Write each bar's value in dB just outside its end (away from the zero line and the names)."""
+    for bar, v in zip(bars, values):
+        ax.text(
+            v + (0.02 if v >= 0 else -0.02) * (span or 1.0),
+            bar.get_y() + bar.get_height() / 2,
+            f"{v:+.2f} dB",
+            va="center",
+            ha="left" if v >= 0 else "right",
+            fontsize=8,
+        )
+
+
 def plot_gain_bars(
     table: Any,
     column: str = "gain (dB)",
@@ -195,17 +208,7 @@ def plot_gain_bars(
     for ax, scale in zip(axes[:, 0], scales):
         part = rows[rows["scale"] == scale][column].astype(float).sort_values(ascending=False)
         colours = ["#4C72B0" if v >= 0 else "#C44E52" for v in part]
-        bars = ax.barh(list(part.index), list(part), color=colours)
-        for bar, v in zip(bars, part):
-            # Outside the bar's end, away from the zero line and from the model names on the left.
-            ax.text(
-                v + (0.02 if v >= 0 else -0.02) * (high - low or 1.0),
-                bar.get_y() + bar.get_height() / 2,
-                f"{v:+.2f} dB",
-                va="center",
-                ha="left" if v >= 0 else "right",
-                fontsize=8,
-            )
+        _label_bars(ax, ax.barh(list(part.index), list(part), color=colours), part, high - low)
         ax.axvline(0, color="black", lw=0.8)
         ax.invert_yaxis()
         ax.set_title(f"x{scale}", loc="left", fontsize=10, fontweight="bold")

@@ -15,12 +15,13 @@ builtin int8 and the untrained model is exactly nearest-neighbour upsampling.
 
 from __future__ import annotations
 
-import functools
 import re
 from types import ModuleType
 from typing import Any
 
+import keras
 import numpy as np
+import tensorflow as tf
 
 from helpers.kit import keras_policy
 from helpers.sr.data import check_scale
@@ -104,6 +105,44 @@ def _check_sizes(d: Any, s: Any, m: Any, activation: str) -> None:
         raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
 
 
+def _conv_block(K: ModuleType, x: Any, filters: int, size: int, name: str, **options: Any) -> Any:
+    """Return ``x`` through one FSRCNN layer: a (separable) convolution, optional BN, the activation.
+
+    ``options``: ``activation`` ("prelu" or "relu"), ``separable`` and ``batch_norm`` (booleans).
+    The layers are named ``name``, ``name_bn`` and ``name_prelu`` / ``name_relu`` (the weight
+    transfer and the bicubic start find them by name). ``K`` is Keras 3 or tf_keras.
+    """
+    batch_norm = options.get("batch_norm", False)
+    common = dict(padding="same", use_bias=not batch_norm, name=name)
+    if options.get("separable", False):
+        x = K.layers.SeparableConv2D(
+            filters,
+            size,
+            depthwise_initializer="he_normal",
+            pointwise_initializer="he_normal",
+            **common,
+        )(x)
+    else:
+        x = K.layers.Conv2D(filters, size, kernel_initializer="he_normal", **common)(x)
+    if batch_norm:
+        x = K.layers.BatchNormalization(name=f"{name}_bn")(x)
+    if options.get("activation", "prelu") == "prelu":
+        # One slope per channel, shared over the spatial axes: any image size works.
+        slope = K.initializers.Constant(0.25)
+        return K.layers.PReLU(shared_axes=[1, 2], alpha_initializer=slope, name=f"{name}_prelu")(x)
+    return K.layers.ReLU(name=f"{name}_relu")(x)
+
+
+def _fsrcnn_body(K: ModuleType, inputs: Any, d: int, s: int, m: int, **options: Any) -> Any:
+    """Return the features before the upsampling: 5x5 d, 1x1 s, m x 3x3 s, 1x1 d (each + activation)."""
+    plain = {**options, "separable": False}  # only the mapping layers are ever separable
+    x = _conv_block(K, inputs, d, 5, "feature_extraction", **plain)
+    x = _conv_block(K, x, s, 1, "shrinking", **plain)
+    for i in range(1, m + 1):
+        x = _conv_block(K, x, s, 3, f"mapping_{i}", **options)
+    return _conv_block(K, x, d, 1, "expanding", **plain)
+
+
 def build_fsrcnn(
     scale: int = 3,
     d: int = 56,
@@ -117,6 +156,7 @@ def build_fsrcnn(
 ):
     """Return an un-compiled FSRCNN(d, s, m) for ``scale``: Y in [0, 1] (None, None, 1) -> (s*H, s*W, 1).
 
+    Defined in notebook 07 (the cell "FSRCNN in Keras"), which writes the standard model out.
     ``separable`` makes the m mapping layers depthwise-separable; ``batch_norm`` adds
     BatchNormalization after every convolution but the last (whose bias then goes). ``keras_module``:
     None for Keras 3, ``keras_policy.legacy_keras()`` for the same model in tf_keras (tfmot).
@@ -131,39 +171,9 @@ def build_fsrcnn(
     K = keras_module or keras_policy.modern_keras()
     scale = check_scale(scale)
     _check_sizes(d, s, m, activation)
-
-    def act(x, name):
-        if activation == "prelu":
-            # One slope per channel: shared over the spatial axes, so any image size works.
-            return K.layers.PReLU(
-                shared_axes=[1, 2],
-                alpha_initializer=K.initializers.Constant(0.25),
-                name=f"{name}_prelu",
-            )(x)
-        return K.layers.ReLU(name=f"{name}_relu")(x)
-
-    def conv(x, filters, size, name, sep=False):
-        kwargs = dict(padding="same", use_bias=not batch_norm, name=name)
-        if sep:
-            x = K.layers.SeparableConv2D(
-                filters,
-                size,
-                depthwise_initializer="he_normal",
-                pointwise_initializer="he_normal",
-                **kwargs,
-            )(x)
-        else:
-            x = K.layers.Conv2D(filters, size, kernel_initializer="he_normal", **kwargs)(x)
-        if batch_norm:
-            x = K.layers.BatchNormalization(name=f"{name}_bn")(x)
-        return act(x, name)
-
     inputs = K.Input(shape=(None, None, 1), name="lr_y")
-    x = conv(inputs, d, 5, "feature_extraction")
-    x = conv(x, s, 1, "shrinking")
-    for i in range(1, m + 1):
-        x = conv(x, s, 3, f"mapping_{i}", sep=separable)
-    x = conv(x, d, 1, "expanding")
+    options = dict(activation=activation, separable=separable, batch_norm=batch_norm)
+    x = _fsrcnn_body(K, inputs, d, s, m, **options)
     outputs = K.layers.Conv2DTranspose(
         1,
         9,
@@ -177,44 +187,34 @@ def build_fsrcnn(
     return K.Model(inputs, outputs, name=tag)
 
 
-@functools.cache
-def depth_to_space_layer() -> type:
-    """Return the ``DepthToSpace`` Keras layer class (TFLite DEPTH_TO_SPACE), registered for saving.
+@keras.saving.register_keras_serializable(package="helpers.sr")
+class DepthToSpace(keras.layers.Layer):
+    """Rearrange ``block_size**2`` channels into ``block_size`` x ``block_size`` pixels (TFLite DEPTH_TO_SPACE).
 
-    ``DepthToSpace(block_size)`` maps (n, h, w, b*b*c) -> (n, b*h, b*w, c): channel ``b*i + j`` of an
-    input pixel becomes the output pixel at row offset ``i``, column offset ``j``
-    (``tf.nn.depth_to_space``, NHWC). The class is made on first use so that importing
-    ``helpers.sr`` stays free of TensorFlow; call this once before ``keras.saving.load_model`` of an
-    anchor model in a fresh process (building any anchor model does it too).
+    Maps (n, h, w, b*b*c) -> (n, b*h, b*w, c): channel ``b*i + j`` of an input pixel becomes the
+    output pixel at row offset ``i``, column offset ``j`` (``tf.nn.depth_to_space``, NHWC).
+    Registered for saving, so ``keras.saving.load_model`` reads anchor models back.
     """
-    import keras
 
-    @keras.saving.register_keras_serializable(package="helpers.sr")
-    class DepthToSpace(keras.layers.Layer):
-        """Rearrange ``block_size**2`` channels into ``block_size`` x ``block_size`` pixels."""
+    def __init__(self, block_size: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.block_size = check_scale(block_size)
 
-        def __init__(self, block_size: int, **kwargs: Any) -> None:
-            super().__init__(**kwargs)
-            self.block_size = check_scale(block_size)
+    def call(self, inputs):
+        return tf.nn.depth_to_space(inputs, self.block_size)
 
-        def call(self, inputs):
-            import tensorflow as tf
+    def compute_output_shape(self, input_shape):
+        n, h, w, c = input_shape
+        b = self.block_size
+        grow = lambda side: None if side is None else side * b  # noqa: E731
+        return (n, grow(h), grow(w), None if c is None else c // (b * b))
 
-            return tf.nn.depth_to_space(inputs, self.block_size)
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "block_size": self.block_size}
 
-        def compute_output_shape(self, input_shape):
-            n, h, w, c = input_shape
-            b = self.block_size
-            return (
-                n,
-                None if h is None else h * b,
-                None if w is None else w * b,
-                None if c is None else c // (b * b),
-            )
 
-        def get_config(self) -> dict[str, Any]:
-            return {**super().get_config(), "block_size": self.block_size}
-
+def depth_to_space_layer() -> type:
+    """Return the :class:`DepthToSpace` layer class (kept for callers that load anchor models)."""
     return DepthToSpace
 
 
@@ -231,45 +231,16 @@ def build_fsrcnn_anchor(
     The FSRCNN body (5x5 d, 1x1 s, m x 3x3 s, 1x1 d, each + activation) feeds a 3x3 convolution to
     ``scale**2`` channels (named ``deconvolution``: it does the deconvolution's job; at x3 it has the
     same 4,536 weights as FSRCNN's 9x9 one). Its output is a residual added to the nearest-neighbour
-    anchor (the input concatenated ``scale**2`` times); depth-to-space (:func:`depth_to_space_layer`)
-    turns the sum into the enlarged image and a ReLU with ``max_value=1`` clips it to [0, 1]. The
-    last convolution starts at zero, so the untrained model is exactly nearest-neighbour upsampling.
-    Every op quantizes to builtin int8 (CONV_2D, CONCATENATION, ADD, DEPTH_TO_SPACE; the clip becomes
-    MINIMUM + RELU), and the anchor path only copies input values, so it keeps the input's int8 grid.
+    anchor (the input concatenated ``scale**2`` times); :class:`DepthToSpace` turns the sum into the
+    enlarged image and a ReLU with ``max_value=1`` clips it to [0, 1]. The last convolution starts
+    at zero, so the untrained model is exactly nearest-neighbour upsampling. Every op quantizes to
+    builtin int8 (CONV_2D, CONCATENATION, ADD, DEPTH_TO_SPACE; the clip becomes MINIMUM + RELU).
+    Defined in notebook 07 (section "The int8-friendly variant"); notebook 08 quantizes it.
     """
     scale = check_scale(scale)
     _check_sizes(d, s, m, activation)
-    keras = keras_policy.modern_keras()
-    depth_to_space = depth_to_space_layer()
-
-    def conv(x, filters, size, name, sep=False):
-        if sep:
-            x = keras.layers.SeparableConv2D(
-                filters,
-                size,
-                padding="same",
-                depthwise_initializer="he_normal",
-                pointwise_initializer="he_normal",
-                name=name,
-            )(x)
-        else:
-            x = keras.layers.Conv2D(
-                filters, size, padding="same", kernel_initializer="he_normal", name=name
-            )(x)
-        if activation == "prelu":
-            return keras.layers.PReLU(
-                shared_axes=[1, 2],
-                alpha_initializer=keras.initializers.Constant(0.25),
-                name=f"{name}_prelu",
-            )(x)
-        return keras.layers.ReLU(name=f"{name}_relu")(x)
-
     inputs = keras.Input(shape=(None, None, 1), name="lr_y")
-    x = conv(inputs, d, 5, "feature_extraction")
-    x = conv(x, s, 1, "shrinking")
-    for i in range(1, m + 1):
-        x = conv(x, s, 3, f"mapping_{i}", sep=separable)
-    x = conv(x, d, 1, "expanding")
+    x = _fsrcnn_body(keras, inputs, d, s, m, activation=activation, separable=separable)
     residual = keras.layers.Conv2D(
         scale * scale,
         3,
@@ -280,7 +251,7 @@ def build_fsrcnn_anchor(
     )(x)
     anchor = keras.layers.Concatenate(axis=-1, name=ANCHOR_NAME)([inputs] * (scale * scale))
     x = keras.layers.Add(name="residual_plus_anchor")([residual, anchor])
-    x = depth_to_space(scale, name="depth_to_space")(x)
+    x = DepthToSpace(scale, name="depth_to_space")(x)
     outputs = keras.layers.ReLU(max_value=1.0, name="clip")(x)
     tag = f"fsrcnn_anchor_{d}_{s}_{m}_x{scale}" + ("_prelu" if activation == "prelu" else "")
     tag += "_separable" if separable else ""

@@ -17,13 +17,14 @@ Keras' own ``CSVLogger`` and ``History`` record the rest.
 
 from __future__ import annotations
 
-import functools
 import math
 import time
 from collections.abc import Callable
 from typing import Any
 
+import keras
 import numpy as np
+import pandas as pd
 
 from helpers import schedules
 from helpers.kit import config
@@ -95,131 +96,127 @@ def bicubic_crops_psnr(images: NamedImages, scale: int, n: int = VAL_CROPS) -> f
     return crops_psnr(bicubic, lr, hr, scale)
 
 
-CALLBACK_NAMES = ("BudgetSchedule", "ValidationPSNR", "EpochPrinter")
+class BudgetSchedule(keras.callbacks.Callback):
+    """Keras callback: warm-up + cosine learning rate over ``total_steps`` or ``max_seconds``.
 
+    Before every step the optimizer's rate is set to ``schedules.warmup_cosine(progress, lr, ...)``,
+    where progress is the larger of ``steps / total_steps`` and ``elapsed / max_seconds``; training
+    stops when progress reaches 1. ``clock`` returns seconds (injected by tests). Defined in
+    notebook 07, where the live training uses it.
+    """
 
-@functools.cache
-def _callback_classes() -> dict[str, type]:
-    """Return the Keras callback classes, made on first use so that importing ``helpers.sr`` stays
-    free of TensorFlow (``training.BudgetSchedule`` etc. resolve through the module's ``__getattr__``)."""
-    import keras
-
-    class BudgetSchedule(keras.callbacks.Callback):
-        """Keras callback: warm-up + cosine learning rate over ``total_steps`` or ``max_seconds``.
-
-        Before every step the optimizer's rate is set to ``schedules.warmup_cosine(progress, lr, ...)``,
-        where progress is the larger of ``steps / total_steps`` and ``elapsed / max_seconds``; training
-        stops when progress reaches 1. ``clock`` returns seconds (injected by tests).
-        """
-
-        def __init__(
-            self,
-            lr: float,
-            total_steps: int,
-            max_seconds: float | None = None,
-            clock: Callable[[], float] = time.perf_counter,
-        ) -> None:
-            super().__init__()
-            if total_steps < 1:
-                raise ValueError(f"total_steps must be positive, got {total_steps}")
-            if max_seconds is not None and max_seconds <= 0:
-                raise ValueError(
-                    f"max_seconds must be positive (or None for no time limit), got {max_seconds}"
-                )
-            if not callable(clock):
-                raise TypeError(
-                    f"clock must be a function returning seconds, got {type(clock).__name__}"
-                )
-            self.lr, self.total_steps, self.max_seconds, self.clock = (
-                lr,
-                total_steps,
-                max_seconds,
-                clock,
+    def __init__(
+        self,
+        lr: float,
+        total_steps: int,
+        max_seconds: float | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        super().__init__()
+        if total_steps < 1:
+            raise ValueError(f"total_steps must be positive, got {total_steps}")
+        if max_seconds is not None and max_seconds <= 0:
+            raise ValueError(
+                f"max_seconds must be positive (or None for no time limit), got {max_seconds}"
             )
-            self.steps, self.start, self.current_lr, self.out_of_time = 0, 0.0, lr, False
-
-        def progress(self) -> float:
-            """Return the fraction of the budget used (0..1+): steps or wall time, whichever is larger."""
-            by_time = (self.clock() - self.start) / self.max_seconds if self.max_seconds else 0.0
-            return max(self.steps / self.total_steps, by_time)
-
-        def elapsed(self) -> float:
-            """Return the seconds since training began."""
-            return self.clock() - self.start
-
-        def on_train_begin(self, logs=None):
-            self.steps, self.start, self.out_of_time = 0, self.clock(), False
-
-        def on_train_batch_begin(self, batch, logs=None):
-            self.current_lr = schedules.warmup_cosine(
-                self.progress(), self.lr, WARMUP_FRACTION, INITIAL_FRACTION, FINAL_FRACTION
+        if not callable(clock):
+            raise TypeError(
+                f"clock must be a function returning seconds, got {type(clock).__name__}"
             )
-            self.model.optimizer.learning_rate.assign(self.current_lr)
+        self.lr, self.total_steps, self.max_seconds, self.clock = (
+            lr,
+            total_steps,
+            max_seconds,
+            clock,
+        )
+        self.steps, self.start, self.current_lr, self.out_of_time = 0, 0.0, lr, False
 
-        def on_train_batch_end(self, batch, logs=None):
-            self.steps += 1
-            if self.progress() >= 1.0:
-                self.out_of_time = self.steps < self.total_steps
-                self.model.stop_training = True
+    def progress(self) -> float:
+        """Return the fraction of the budget used (0..1+): steps or wall time, whichever is larger."""
+        by_time = (self.clock() - self.start) / self.max_seconds if self.max_seconds else 0.0
+        return max(self.steps / self.total_steps, by_time)
 
-        def on_epoch_end(self, epoch, logs=None):
-            if logs is not None:
-                logs.update({"lr": self.current_lr, "steps": self.steps, "seconds": self.elapsed()})
+    def elapsed(self) -> float:
+        """Return the seconds since training began."""
+        return self.clock() - self.start
 
-    class ValidationPSNR(keras.callbacks.Callback):
-        """Keras callback: Y-PSNR on fixed validation crops after every epoch; best weights kept.
+    def on_train_begin(self, logs=None):
+        self.steps, self.start, self.out_of_time = 0, self.clock(), False
 
-        Adds ``val_psnr`` (dB) to the epoch logs (so Keras' ``History`` and ``CSVLogger`` record it),
-        remembers the weights of the best epoch and restores them when training ends.
-        """
+    def on_train_batch_begin(self, batch, logs=None):
+        self.current_lr = schedules.warmup_cosine(
+            self.progress(), self.lr, WARMUP_FRACTION, INITIAL_FRACTION, FINAL_FRACTION
+        )
+        self.model.optimizer.learning_rate.assign(self.current_lr)
 
-        def __init__(self, lr: np.ndarray, hr: np.ndarray, scale: int) -> None:
-            super().__init__()
-            self.lr, self.hr, self.scale = lr, hr, scale
-            self.best_psnr, self.best_epoch, self.best_weights = -math.inf, None, None
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps += 1
+        if self.progress() >= 1.0:
+            self.out_of_time = self.steps < self.total_steps
+            self.model.stop_training = True
 
-        def on_epoch_end(self, epoch, logs=None):
-            psnr = crops_psnr(self.model, self.lr, self.hr, self.scale)
-            if logs is not None:
-                logs["val_psnr"] = psnr
-            if psnr > self.best_psnr:
-                self.best_psnr, self.best_epoch = psnr, epoch + 1
-                self.best_weights = self.model.get_weights()
-
-        def on_train_end(self, logs=None):
-            if self.best_weights is not None:
-                self.model.set_weights(self.best_weights)
-
-    class EpochPrinter(keras.callbacks.Callback):
-        """Keras callback: one line per epoch (step, loss, validation PSNR, a * at a new best, rate, time)."""
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.best = -math.inf
-
-        def on_epoch_end(self, epoch, logs=None):
-            logs = logs or {}
-            psnr = logs.get("val_psnr", math.nan)
-            star = " *" if psnr > self.best else "  "
-            self.best = max(self.best, psnr)
-            print(
-                f"epoch {epoch + 1:3d}  step {logs.get('steps', 0):6d}  loss {logs.get('loss', math.nan):.2e}  "
-                f"val PSNR {psnr:6.3f} dB{star}  lr {logs.get('lr', math.nan):.1e}  "
-                f"{logs.get('seconds', 0):5.0f} s",
-                flush=True,
-            )
-
-    return {
-        "BudgetSchedule": BudgetSchedule,
-        "ValidationPSNR": ValidationPSNR,
-        "EpochPrinter": EpochPrinter,
-    }
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs.update({"lr": self.current_lr, "steps": self.steps, "seconds": self.elapsed()})
 
 
-def __getattr__(name: str) -> Any:
-    if name in CALLBACK_NAMES:
-        return _callback_classes()[name]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+class ValidationPSNR(keras.callbacks.Callback):
+    """Keras callback: Y-PSNR (dB) on fixed validation crops after every epoch; best weights kept.
+
+    ``lr``, ``hr``: (n, h, w, 1) and (n, scale*h, scale*w, 1) crops in [0, 1]
+    (:func:`validation_crops`). Adds ``val_psnr`` to the epoch logs (so Keras' ``History`` and
+    ``CSVLogger`` record it), remembers the weights of the best epoch and restores them when
+    training ends. Defined in notebook 07.
+    """
+
+    def __init__(self, lr: np.ndarray, hr: np.ndarray, scale: int) -> None:
+        super().__init__()
+        self.lr, self.hr, self.scale = lr, hr, scale
+        self.best_psnr, self.best_epoch, self.best_weights = -math.inf, None, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        psnr = crops_psnr(self.model, self.lr, self.hr, self.scale)
+        if logs is not None:
+            logs["val_psnr"] = psnr
+        if psnr > self.best_psnr:
+            self.best_psnr, self.best_epoch = psnr, epoch + 1
+            self.best_weights = self.model.get_weights()
+
+    def on_train_end(self, logs=None):
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+
+class EpochPrinter(keras.callbacks.Callback):
+    """Keras callback: one line per epoch (step, loss, validation PSNR, a * at a new best, rate, time)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.best = -math.inf
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        psnr = logs.get("val_psnr", math.nan)
+        star = " *" if psnr > self.best else "  "
+        self.best = max(self.best, psnr)
+        print(
+            f"epoch {epoch + 1:3d}  step {logs.get('steps', 0):6d}  "
+            f"loss {logs.get('loss', math.nan):.2e}  val PSNR {psnr:6.3f} dB{star}  "
+            f"lr {logs.get('lr', math.nan):.1e}  {logs.get('seconds', 0):5.0f} s",
+            flush=True,
+        )
+
+
+def history_table(fit_history: Any) -> Any:
+    """Return Keras' ``History`` of an FSRCNN training as a DataFrame, one row per epoch.
+
+    Columns: epoch, steps (cumulative), loss, val_psnr (dB), lr, seconds (since the start): the
+    logs that :class:`BudgetSchedule` and :class:`ValidationPSNR` add to every epoch.
+    """
+    history = pd.DataFrame(fit_history.history)
+    history.insert(0, "epoch", np.arange(1, len(history) + 1))
+    history["steps"] = history["steps"].astype(int)
+    return history[["epoch", "steps", "loss", "val_psnr", "lr", "seconds"]]
 
 
 def train_fsrcnn(
@@ -246,53 +243,42 @@ def train_fsrcnn(
     ``epochs * steps_per_epoch`` steps or ``max_seconds`` of wall time (read from ``clock``),
     whichever runs out first. After every epoch the Y-PSNR on ``val_crops`` fixed crops of
     ``val_images`` is measured (:class:`ValidationPSNR`); the best epoch's weights are restored at
-    the end. ``csv_log`` writes Keras' CSV log of every epoch. ``history`` is a DataFrame with one
-    row per epoch: epoch, steps (cumulative), loss, val_psnr (dB), lr, seconds (since the start).
+    the end. ``csv_log`` writes Keras' CSV log of every epoch. ``history``: :func:`history_table`.
+    Defined in notebook 07, whose live training writes the same ``compile`` and ``fit`` out.
     """
-    import keras
-    import pandas as pd
-
     # The model's own scale is valid by construction, so this comparison is the check of ``scale``.
     if fsrcnn_scale(model) != scale:
         raise ValueError(
-            f"the model upscales x{fsrcnn_scale(model)} but scale={scale!r}: pass scale={fsrcnn_scale(model)}"
+            f"the model upscales x{fsrcnn_scale(model)} but scale={scale!r}: "
+            f"pass scale={fsrcnn_scale(model)}"
         )
     if epochs < 1 or steps_per_epoch < 1:
         raise ValueError(
             f"epochs and steps_per_epoch must be positive, got {epochs} and {steps_per_epoch}"
         )
-    classes = _callback_classes()
-    budget = classes["BudgetSchedule"](lr, epochs * steps_per_epoch, max_seconds, clock)
+    budget = BudgetSchedule(lr, epochs * steps_per_epoch, max_seconds, clock)
     data = make_sr_dataset(train_images, scale, patch_lr, batch_size, seed=seed)
-    crops = validation_crops(
-        val_images, scale, n=val_crops, patch_lr=val_patch_size(val_images, scale)
-    )
-    validation = classes["ValidationPSNR"](*crops, scale)
+    size = val_patch_size(val_images, scale)
+    validation = ValidationPSNR(*validation_crops(val_images, scale, val_crops, size), scale)
     callbacks = [budget, validation]
-    if csv_log is not None:
-        callbacks.append(keras.callbacks.CSVLogger(str(csv_log)))
-    if verbose:
-        callbacks.append(classes["EpochPrinter"]())
+    callbacks += [keras.callbacks.CSVLogger(str(csv_log))] if csv_log is not None else []
+    callbacks += [EpochPrinter()] if verbose else []
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr), loss="mse")
     fit = model.fit(
-        data,
+        data,  # an endless tf.data pipeline of random patches: it shuffles itself
         epochs=epochs,
         steps_per_epoch=steps_per_epoch,
         callbacks=callbacks,
         verbose=0,
         shuffle=False,
     )
-    seconds = budget.elapsed()
     if verbose and budget.out_of_time:
         print(f"stop: the {max_seconds:g} s budget is used up after {budget.steps} steps")
-    history = pd.DataFrame(fit.history)
-    history.insert(0, "epoch", np.arange(1, len(history) + 1))
-    history["steps"] = history["steps"].astype(int)
     if verbose and validation.best_epoch is not None:
         print(
             f"best validation PSNR {validation.best_psnr:.3f} dB at epoch {validation.best_epoch}"
         )
-    return history[["epoch", "steps", "loss", "val_psnr", "lr", "seconds"]], seconds
+    return history_table(fit), budget.elapsed()
 
 
 def quick_train(name: str, verbose: bool = False, steps: int | None = None) -> Any:

@@ -6,7 +6,7 @@ Import the package, not its modules: ``from helpers import tflite``, then ``tfli
 ``tflite.TFLiteModel(...)``, ``tflite.compare_variants(...)``. The modules:
 
 * ``convert``  Keras -> TFLite bytes, representative data checks, the per-layer int8 error table
-* ``inspect``  operators, weight bytes, quantized weight tensors, file sizes
+* ``tensors``  operators, weight bytes, quantized weight tensors, file sizes
 * ``runner``   :class:`TFLiteModel` (LiteRT interpreter, float in and out, ``latency_ms``), (de)quantization
 * ``measure``  output parity, latency per thread count, the variant comparison table
 * ``optimize`` QAT and pruning (tf_keras models through ``keras_policy.import_tfmot``)
@@ -27,17 +27,6 @@ from helpers.tflite.convert import (
     validate_representative_data,
 )
 from helpers.tflite.figures import plot_size_vs_score, plot_weight_quantization
-from helpers.tflite.inspect import (
-    KB,
-    float_ops,
-    gzip_size_bytes,
-    op_details,
-    ops,
-    read_weight_tensor,
-    size_kb,
-    weight_bytes,
-    weight_tensors,
-)
 from helpers.tflite.measure import (
     compare_variants,
     kernel_rounding_error,
@@ -61,6 +50,17 @@ from helpers.tflite.runner import (
     model_bytes,
     quantize_values,
 )
+from helpers.tflite.tensors import (
+    KB,
+    float_ops,
+    gzip_size_bytes,
+    op_details,
+    ops,
+    read_weight_tensor,
+    size_kb,
+    weight_bytes,
+    weight_tensors,
+)
 
 __all__ = [
     # convert
@@ -75,7 +75,7 @@ __all__ = [
     "model_input_shape",
     "representative_dataset",
     "validate_representative_data",
-    # inspect
+    # tensors
     "KB",
     "float_ops",
     "gzip_size_bytes",

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from helpers.kit import environment
-from helpers.tflite import inspect
+from helpers.tflite import tensors
 
 MODES = ("float32", "dynamic", "float16", "int8")
 # int16x8: int16 activations, int8 weights (TFLite supports fewer ops in it, e.g. no PRELU).
@@ -165,7 +165,7 @@ def convert(
     with _quiet():
         model_bytes = bytes(converter.convert())
     if mode in INTEGER_MODES and check_integer_only:
-        leftover = inspect.float_ops(model_bytes)
+        leftover = tensors.float_ops(model_bytes)
         if leftover:
             raise QuantizationError(
                 f"the {mode} model still computes in float in these ops: {', '.join(leftover)}. Replace "

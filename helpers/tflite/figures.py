@@ -10,13 +10,15 @@ import numpy as np
 
 from helpers.figures import pyplot, save_figure
 
-VARIANT_STYLE = {  # marker, colour, label offset in points, horizontal alignment
-    "float32": ("o", "tab:blue", (0, 9), "center"),
-    "dynamic": ("s", "tab:orange", (-4, 9), "right"),
-    "float16": ("D", "tab:green", (4, 9), "left"),
-    "int8": ("^", "tab:red", (0, -17), "center"),
-    "int16x8": ("v", "tab:purple", (0, -17), "center"),
+VARIANT_STYLE = {  # marker, colour, marker size: hollow, of different shapes and sizes, so that
+    # two variants at the same place (e.g. dynamic and int8 of a classifier) both stay visible
+    "float32": ("o", "tab:blue", 150),
+    "dynamic": ("s", "tab:orange", 90),
+    "float16": ("D", "tab:green", 60),
+    "int8": ("^", "tab:red", 110),
+    "int16x8": ("v", "tab:purple", 110),
 }
+REFERENCE_STYLES = ("--", ":", "-.")
 
 
 def _y_limits(values: list[float], min_span: float) -> tuple[float, float]:
@@ -27,66 +29,64 @@ def _y_limits(values: list[float], min_span: float) -> tuple[float, float]:
     return middle - span / 2, middle + span / 2
 
 
+def _size_score_panel(ax: Any, name: str, table: Any, lines: dict[str, float], min_span: float):
+    """Draw one model's variants (score against file size in KB) and its reference lines on ``ax``."""
+    missing = {"size_kb", "score"} - set(table.columns)
+    if missing:
+        raise ValueError(f"table {name!r} lacks the columns {sorted(missing)}")
+    variants = table.drop(index="keras", errors="ignore")
+    if "keras" in table.index:
+        lines = {"Keras": float(table.loc["keras", "score"]), **lines}
+    for (label, value), style in zip(lines.items(), REFERENCE_STYLES):
+        ax.axhline(value, color="0.45", linestyle=style, linewidth=1, label=label)
+    for variant, row in variants.iterrows():
+        marker, color, size = VARIANT_STYLE.get(variant, ("x", "0.2", 90))
+        ax.scatter(
+            row["size_kb"],
+            row["score"],
+            marker=marker,
+            s=size,
+            facecolors="none",
+            edgecolors=color,
+            linewidths=1.8,
+            zorder=3,
+            label=variant,
+        )
+    ax.set_xlim(0, 1.15 * float(variants["size_kb"].max()))
+    ax.set_ylim(*_y_limits([*variants["score"].astype(float), *lines.values()], min_span))
+    ax.set_xlabel("TFLite file size (KB)")
+    ax.set_title(name)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=8, framealpha=0.85)
+
+
 def plot_size_vs_score(
     tables: Mapping[str, Any],
     score_labels: Mapping[str, str] | None = None,
     references: Mapping[str, Mapping[str, float]] | None = None,
     min_span: float = 0.5,
     save_as: str | None = None,
+    columns: int = 3,
 ):
-    """Return a Figure with one panel per model: score against TFLite file size (KB, linear axis from 0).
+    """Return a Figure with one panel per model, ``columns`` to a row: score against TFLite file size.
 
-    ``tables`` maps a model name to its :func:`compare_variants` table (columns ``size_kb`` and
+    ``tables`` maps a model name to its :func:`compare_variants` table (columns ``size_kb`` in KB and
     ``score``; a ``"keras"`` row becomes a dashed line). ``score_labels`` gives each model's y-axis
     label (default "score"); ``references`` adds dotted lines, e.g. ``{"fsrcnn_x3": {"bicubic":
-    29.99}}``. Each y-axis spans at least ``min_span`` score units. ``save_as`` saves the figure
-    under that name (``helpers.figures.save_figure``).
+    29.99}}``. Each y-axis spans at least ``min_span`` score units; x starts at 0 KB. Each panel
+    has its legend (variants by marker, reference lines by style). ``save_as`` saves the figure.
     """
     if not tables:
         raise ValueError("tables is empty: pass {model name: compare_variants(...) table}")
     score_labels, references = dict(score_labels or {}), dict(references or {})
-    plt = pyplot()
-    fig, axes = plt.subplots(1, len(tables), figsize=(3.6 * len(tables), 3.6), squeeze=False)
-    for ax, (name, table) in zip(axes[0], tables.items()):
-        missing = {"size_kb", "score"} - set(table.columns)
-        if missing:
-            raise ValueError(f"table {name!r} lacks the columns {sorted(missing)}")
-        variants = table.drop(index="keras", errors="ignore")
-        lines = dict(references.get(name, {}))
-        if "keras" in table.index:
-            lines = {"Keras": float(table.loc["keras", "score"]), **lines}
-        for (label, value), style in zip(lines.items(), ("--", ":", "-.")):
-            ax.axhline(value, color="0.45", linestyle=style, linewidth=1, label=label)
-        for variant, row in variants.iterrows():
-            marker, color, offset, ha = VARIANT_STYLE.get(variant, ("x", "0.2", (0, 9), "center"))
-            # Hollow markers of different shapes stay readable where two variants coincide.
-            ax.scatter(
-                row["size_kb"],
-                row["score"],
-                marker=marker,
-                s=70,
-                facecolors="none",
-                edgecolors=color,
-                linewidths=2,
-                zorder=3,
-            )
-            ax.annotate(
-                variant,
-                (row["size_kb"], row["score"]),
-                xytext=offset,
-                textcoords="offset points",
-                ha=ha,
-                fontsize=9,
-                color=color,
-            )
-        ax.set_xlim(0, 1.18 * float(variants["size_kb"].max()))
-        ax.set_ylim(*_y_limits([*variants["score"].astype(float), *lines.values()], min_span))
-        ax.set_xlabel("TFLite file size (KB)")
+    columns = min(columns, len(tables))
+    rows = -(-len(tables) // columns)
+    fig, axes = pyplot().subplots(rows, columns, figsize=(4.6 * columns, 3.9 * rows), squeeze=False)
+    for ax, (name, table) in zip(axes.flat, tables.items()):
+        _size_score_panel(ax, name, table, dict(references.get(name, {})), min_span)
         ax.set_ylabel(score_labels.get(name, "score"))
-        ax.set_title(name)
-        ax.grid(alpha=0.3)
-        if lines:  # the reference lines; variants are labelled next to their markers
-            ax.legend(loc="best", fontsize=8, framealpha=0.8)
+    for ax in list(axes.flat)[len(tables) :]:
+        ax.set_visible(False)
     fig.tight_layout()
     if save_as:
         save_figure(fig, save_as)

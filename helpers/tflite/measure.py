@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from helpers.tflite import inspect
+from helpers.tflite import tensors
 from helpers.tflite.runner import ModelSource, TFLiteModel, dequantize_values, model_bytes
 
 PredictFn = Callable[[np.ndarray], np.ndarray]
@@ -120,7 +120,7 @@ def compare_variants(
     for name, data in variants.items():
         runner = TFLiteModel(data)
         row = {
-            "size_kb": inspect.size_kb(runner.model_bytes),
+            "size_kb": tensors.size_kb(runner.model_bytes),
             "score": float(score(runner.predict)),
         }
         if keras_model is not None:
@@ -152,8 +152,8 @@ def size_table(
     for label, model in models.items():
         data = model_bytes(model)
         row = {
-            "size_kb": inspect.size_kb(data),
-            "gzip_kb": inspect.gzip_size_bytes(data) / inspect.KB,
+            "size_kb": tensors.size_kb(data),
+            "gzip_kb": tensors.gzip_size_bytes(data) / tensors.KB,
         }
         if score is not None:
             row[score_name] = float(score(TFLiteModel(data).predict))

@@ -1,4 +1,4 @@
-"""tflite.inspect: operators and their tensor types, weight bytes, quantized weight tensors, sizes."""
+"""tflite.tensors: operators and their tensor types, weight bytes, quantized weight tensors, sizes."""
 
 import gzip
 
