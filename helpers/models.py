@@ -68,6 +68,8 @@ def build_mlp_baseline(
 ):
     """Return the baseline MLP: Flatten -> Dense 77 -> Dense 74 -> Dense 63 -> softmax (71,582 parameters).
 
+    Defined in notebook 01 (a ``keras.Sequential`` there, with the same layers and names), which
+    trains and saves it; notebook 02 counts it, ``kit.artifacts.load_or_train`` rebuilds it.
     The course report's MLP had 71,582 parameters. No 784-h-10 or 784-h1-h2-10 layout has exactly
     that many (785*h1 + (h1+1)*h2 + (h2+1)*10 = 71,582 has no integer solution); among three
     decreasing hidden layers, 77-74-63 does: 60,445 + 5,772 + 4,725 + 640 = 71,582.
@@ -93,8 +95,9 @@ def build_mlp_tuned(
 ):
     """Return the tuned MLP: Flatten -> Dense 90 (no bias) -> BatchNorm -> activation -> Dropout -> softmax (71,830 params).
 
-    Same budget as the baseline (at most 72,000 parameters) spent on one wide layer; batch norm
-    replaces the dense bias. Trained with augmentation and a cosine schedule (``training.RECIPES``).
+    Defined in notebook 01 (functional API there), which trains and saves it. Same budget as the
+    baseline (at most 72,000 parameters) spent on one wide layer; batch norm replaces the dense bias.
+    Trained with augmentation, Adam and a one-cycle schedule (``training.RECIPES["mlp_tuned"]``).
     """
     _check_common(input_shape, num_classes)
     _check_activation(activation)
@@ -120,6 +123,7 @@ def build_small_cnn(
 ):
     """Return the small CNN: [Conv 3x3 6 same -> MaxPool 2] x 2 -> Dense 30 -> softmax (9,550 params, 114,960 MACs).
 
+    Defined in notebook 02 (a ``keras.Sequential`` there), which trains and saves it.
     The course report's small CNN had 9,550 parameters and 120,885 MACs. Of all two-conv layouts
     (3x3/5x5 kernels, 1-32 filters, valid/same padding, optional hidden dense layer), this is the
     one with exactly 9,550 parameters whose MACs come closest: 42,336 + 63,504 + 8,820 + 300 = 114,960
@@ -147,6 +151,8 @@ def build_tiny_cnn(
 ):
     """Return the tiny CNN (7,970 params, under 8,000): 3x3 convs with BN, a 1x1 transition, global average pooling.
 
+    Defined in notebook 02, which trains it (30 epochs, affine augmentation, one-cycle, weight EMA:
+    ``training.RECIPES["tiny_cnn"]``) and saves it; notebook 08 quantizes it.
     Layout (``widths`` = conv1..3, 1x1 transition, conv4..6): 28 -> [3x3 8, 3x3 12, 3x3 14] -> 22x22 ->
     MaxPool -> 11x11 -> 1x1 8 -> [3x3 12, 3x3 16, 3x3 16] -> 5x5 -> GAP -> softmax. Every conv is
     bias-free and followed by BatchNorm -> ReLU (-> Dropout if ``dropout`` > 0; the recipe uses none,
@@ -191,6 +197,7 @@ def build_lenet5(
 ):
     """Return LeNet-5 for 28x28 inputs: C1 6@5x5 'same' -> avg-pool -> C3 16@5x5 -> avg-pool -> 120 -> 84 -> softmax (61,706 params).
 
+    Defined in notebook 02 (a ``keras.Sequential`` there), which trains and saves it.
     The original took 32x32 inputs; 'same' padding in C1 on 28x28 gives the same 28x28x6 map.
     """
     _check_common(input_shape, num_classes)
@@ -215,6 +222,7 @@ def build_five_layer_cnn(
 ):
     """Return the five-layer CNN: Conv 128 5x5 -> pool -> Conv 256 5x5 -> pool -> Dense 64 -> Dense 32 -> softmax (1,087,402 params).
 
+    Defined in notebook 02 (a ``keras.Sequential`` there), which trains it for 1 of its 10 epochs.
     With dropout 0.3 / 0.4 / 0.4 / 0.4 after the blocks. 'valid' padding (28 -> 24 -> 12 -> 8 -> 4)
     keeps it trainable on a CPU: about 54 M MACs per image, against about 165 M with 'same' padding.
     """
