@@ -49,10 +49,8 @@ class Recipe:
     quick_batch_size: int | None = None
 
 
-# Measured on the 2-core CPU of the kit's test machine (busy with other jobs, so times are upper
-# bounds), seed 42, test accuracy on the 10,000 test images:
-#   mlp_baseline 96.29% (62 s) | mlp_tuned 98.66% (211 s; dropout 0.1, 60 epochs) | tiny_cnn 99.43% (520 s) | resnet 99.57% (1,474 s).
-# small_cnn, lenet5 and five_layer_cnn are measured in notebook 02.
+# The recipes of the notebooks that write these trainings out (01: MLPs, 02: CNNs, 03: ResNet,
+# 06: strong CNN); their measured accuracies are in reports/metrics/.
 RECIPES: dict[str, Recipe] = {
     # The course report's setting: plain SGD, constant rate, 30 epochs (about 96% test).
     "mlp_baseline": Recipe(
@@ -63,7 +61,7 @@ RECIPES: dict[str, Recipe] = {
         optimizer="sgd",
         quick_epochs=2,
     ),
-    # 40 epochs with dropout 0.2 gave 98.29-98.37%, at the 98.3% target; lighter dropout and longer training clear it.
+    # Notebook 01's tuned MLP: Adam, one-cycle peak 3e-3, light augmentation, 60 epochs.
     "mlp_tuned": Recipe(
         epochs=60,
         batch_size=128,
@@ -75,12 +73,8 @@ RECIPES: dict[str, Recipe] = {
     "small_cnn": Recipe(
         epochs=15, batch_size=128, learning_rate=1e-3, schedule="constant", quick_epochs=2
     ),
-    # 12 epochs gave 99.43% once and 99.28% in another full run: still under-fitted (augmented train
-    # accuracy 99.3% and rising at the end). 20 epochs with the light augmentation gave 99.34% and
-    # 99.31%. Notebook 06's lessons: stronger affine augmentation (+-15 degrees, scale 0.9-1.1,
-    # +-2 px), 30 epochs, and the average of the weights (EMA); notebook 06 measures it on 3 seeds.
-    # Quick mode: 2 epochs in batches of 16, enough steps for its batch norm's running statistics
-    # (1 epoch in batches of 128 left the model at 20-40% on 3,000 images; this gives about 97%).
+    # Notebook 02's recipe (affine augmentation, one-cycle, weight EMA, 30 epochs); notebook 06
+    # measures it over seeds. Quick mode: batches of 16, enough steps for batch norm's statistics.
     "tiny_cnn": Recipe(
         epochs=30,
         batch_size=128,
@@ -121,16 +115,20 @@ RECIPES: dict[str, Recipe] = {
 }
 
 
-def recipe(name: str) -> dict[str, Any]:
-    """Return ``name``'s recipe as keyword arguments for :func:`train_classifier` (quick mode: fewer epochs)."""
+def recipe(name: str, quick: bool | None = None) -> dict[str, Any]:
+    """Return ``name``'s recipe as keyword arguments for :func:`train_classifier`.
+
+    ``quick`` (default: the run mode) gives the recipe's quick-mode epochs and batch size.
+    """
     if name not in RECIPES:
         raise KeyError(f"no recipe for {name!r}; recipes exist for {', '.join(RECIPES)}")
     settings = dataclasses.asdict(RECIPES[name])
     quick_epochs, quick_batch_size = settings.pop("quick_epochs"), settings.pop("quick_batch_size")
-    settings["epochs"] = config.pick(settings["epochs"], quick_epochs)
-    settings["batch_size"] = config.pick(
-        settings["batch_size"], quick_batch_size or settings["batch_size"]
-    )
+    if config.is_quick() if quick is None else quick:
+        settings["epochs"], settings["batch_size"] = (
+            quick_epochs,
+            quick_batch_size or settings["batch_size"],
+        )
     return settings
 
 
@@ -395,13 +393,7 @@ def quick_train(name: str, splits: dict[str, np.ndarray], verbose: int = 0) -> A
     """
     from helpers import models
 
-    if name not in RECIPES:
-        raise KeyError(f"no recipe for {name!r}; recipes exist for {', '.join(RECIPES)}")
-    r = RECIPES[name]
-    settings = {**dataclasses.asdict(r), "epochs": r.quick_epochs}
-    settings["batch_size"] = r.quick_batch_size or r.batch_size
-    settings.pop("quick_epochs")
-    settings.pop("quick_batch_size")
+    settings = recipe(name, quick=True)
     model = models.build_classifier(name)
     train_classifier(model, dict(splits), verbose=verbose, **settings)
     return model
