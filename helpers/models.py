@@ -244,29 +244,40 @@ def build_five_layer_cnn(
     return K.Model(inputs, outputs, name="five_layer_cnn")
 
 
-def residual_block(
-    x, filters: int, activation: str, downsample: bool, name: str, keras_module: ModuleType
-):
-    """Return the output tensor of one residual block: conv-BN-act-conv-BN, plus the shortcut, then act.
+def _part(block: str | None, part: str) -> str | None:
+    """Return the layer name ``"<block>_<part>"``, or None (Keras names it) for an unnamed block."""
+    return f"{block}_{part}" if block else None
 
-    With ``downsample`` the first conv has stride 2 and the shortcut is a 1x1 stride-2 conv + BN;
-    otherwise the shortcut is the identity (a 1x1 projection is added only if the width changes).
+
+def residual_block(
+    x,
+    filters: int,
+    stride: int = 1,
+    activation: str = "relu",
+    name: str | None = None,
+    keras_module: ModuleType | None = None,
+):
+    """Return the block's output tensor ``act(shortcut + F(x))``, shape ``(batch, H/stride, W/stride, filters)``.
+
+    Defined in notebook 03 (exercise 1), where the trained ResNet is built from it.
+    ``F(x)`` = Conv 3x3 (``strides=stride``) -> BN -> act -> Conv 3x3 -> BN. The shortcut is ``x``
+    itself when ``stride == 1`` and ``x`` already has ``filters`` channels; otherwise a projection,
+    Conv 1x1 (``strides=stride``) -> BN. ``name`` prefixes the layer names (``block_1_conv1``, ...).
     """
-    K = keras_module
-    stride = 2 if downsample else 1
-    y = K.layers.Conv2D(filters, 3, strides=stride, padding="same", name=f"{name}_conv1")(x)
-    y = K.layers.BatchNormalization(name=f"{name}_bn1")(y)
-    y = K.layers.Activation(activation, name=f"{name}_act1")(y)
-    y = K.layers.Conv2D(filters, 3, padding="same", name=f"{name}_conv2")(y)
-    y = K.layers.BatchNormalization(name=f"{name}_bn2")(y)
+    K = _keras(keras_module)
+    y = K.layers.Conv2D(filters, 3, strides=stride, padding="same", name=_part(name, "conv1"))(x)
+    y = K.layers.BatchNormalization(name=_part(name, "bn1"))(y)
+    y = K.layers.Activation(activation, name=_part(name, "act1"))(y)
+    y = K.layers.Conv2D(filters, 3, padding="same", name=_part(name, "conv2"))(y)
+    y = K.layers.BatchNormalization(name=_part(name, "bn2"))(y)
     shortcut = x
-    if downsample or int(x.shape[-1]) != filters:
-        shortcut = K.layers.Conv2D(filters, 1, strides=stride, padding="same", name=f"{name}_proj")(
-            x
-        )
-        shortcut = K.layers.BatchNormalization(name=f"{name}_proj_bn")(shortcut)
-    y = K.layers.Add(name=f"{name}_add")([shortcut, y])
-    return K.layers.Activation(activation, name=f"{name}_out")(y)
+    if stride != 1 or int(x.shape[-1]) != filters:
+        shortcut = K.layers.Conv2D(
+            filters, 1, strides=stride, padding="same", name=_part(name, "proj")
+        )(x)
+        shortcut = K.layers.BatchNormalization(name=_part(name, "proj_bn"))(shortcut)
+    y = K.layers.Add(name=_part(name, "add"))([shortcut, y])
+    return K.layers.Activation(activation, name=_part(name, "out"))(y)
 
 
 def build_resnet(
@@ -281,8 +292,9 @@ def build_resnet(
 ):
     """Return the ResNet: Conv 7x7/2 -> BN -> act -> MaxPool 3x3/2 -> residual blocks -> GAP -> Dense 64 -> softmax (231,370 params).
 
-    With the defaults (3 blocks of 64 filters, no downsampling) the maps are 28 -> 14 -> 7x7x64.
-    ``downsample[i]`` makes block ``i`` halve the map with a 1x1 stride-2 projection shortcut.
+    Defined in notebook 03, which trains it (notebooks 04, 05 and 08 reuse it). With the defaults
+    (3 blocks of 64 filters, no downsampling) the maps are 28 -> 14 -> 7x7x64 and every shortcut is
+    the identity. ``downsample[i]`` makes block ``i`` halve the map (stride 2, projection shortcut).
     """
     _check_common(input_shape, num_classes)
     _check_activation(activation)
@@ -302,7 +314,8 @@ def build_resnet(
     x = K.layers.Activation(activation, name="stem_act")(x)
     x = K.layers.MaxPooling2D(3, strides=2, padding="same", name="stem_pool")(x)
     for i, down in enumerate(downsample, start=1):
-        x = residual_block(x, int(filters), activation, down, name=f"block_{i}", keras_module=K)
+        stride = 2 if down else 1
+        x = residual_block(x, int(filters), stride, activation, name=f"block_{i}", keras_module=K)
     x = K.layers.GlobalAveragePooling2D(name="gap")(x)
     x = K.layers.Dense(int(dense_units), activation=activation, name="dense_1")(x)
     outputs = K.layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
