@@ -67,7 +67,7 @@ def test_learning_curve_plots_the_accuracies_in_percent():
     assert "cross-validated: 97.0%" in labels and "target 98%" in labels
 
 
-def test_cv_summary_bars_are_the_means_over_folds():
+def test_cv_summary_dots_are_the_means_over_folds_on_one_axis():
     table = pd.DataFrame(
         {
             "fold": [1, 1, 2, 2],
@@ -78,7 +78,17 @@ def test_cv_summary_bars_are_the_means_over_folds():
     )
     fig = hw.plot_cv_summary(hw.CrossValidation(table, [], None, {}, {}))
     assert len(fig.axes) == 2
-    heights = [b.get_height() for b in fig.axes[0].patches]
-    np.testing.assert_allclose(heights, [81, 97])
-    heights = [b.get_height() for b in fig.axes[1].patches]
-    np.testing.assert_allclose(heights, [99, 98.6])
+    assert fig.axes[0].get_ylim() == fig.axes[1].get_ylim()  # one shared accuracy axis
+    for ax, means in zip(fig.axes, ([81, 97], [99, 98.6])):
+        dots = [line for line in ax.get_lines() if line.get_marker() == "o"]
+        np.testing.assert_allclose([line.get_ydata()[0] for line in dots], means)
+
+
+def test_error_matrix_colours_only_the_errors():
+    y = np.repeat(np.arange(10), 10)
+    pred = y.copy()
+    pred[:3] = 6  # three 0s read as 6
+    ax = hw.plot_error_matrix(y, pred, title="zero-shot")
+    assert ax.get_title() == "zero-shot: 97.0% correct (% of each true digit)"
+    coloured = [t.get_text() for t in ax.texts if t.get_color() != "0.45"]
+    assert coloured == ["30.0"]  # the one error cell; the diagonal is written in grey

@@ -17,6 +17,7 @@ cross-validation on a new population of writers (notebook 05).
 
 from helpers.handwriting.figures import (
     plot_cv_summary,
+    plot_error_matrix,
     plot_learning_curve,
     plot_pipeline_steps,
     plot_sheet,
@@ -28,6 +29,7 @@ from helpers.handwriting.finetune import (
     FineTuneRecipe,
     FineTuneResult,
     as_model_input,
+    compile_for_fine_tuning,
     copy_for_fine_tuning,
     cross_validate,
     fine_tune,
@@ -134,6 +136,7 @@ __all__ = [
     "FineTuneRecipe",
     "FineTuneResult",
     "as_model_input",
+    "compile_for_fine_tuning",
     "copy_for_fine_tuning",
     "cross_validate",
     "fine_tune",
@@ -145,6 +148,7 @@ __all__ = [
     "stratified_order",
     # figures
     "plot_cv_summary",
+    "plot_error_matrix",
     "plot_learning_curve",
     "plot_pipeline_steps",
     "plot_sheet",

@@ -11,6 +11,9 @@ The three ways (``METHODS``), all starting from the trained MNIST model:
 
 Every run keeps apart a validation split of its own new training samples and keeps the weights of
 the epoch with the lowest validation loss: epochs are chosen on validation data, never on the test fold.
+Notebook 05 writes one run out in Keras (``layer.trainable``, ``compile`` with a small learning
+rate, ``fit``); :func:`fine_tune` is those lines as a function, which the cross-validation calls.
+The folds of :func:`cross_validate` hold out samples, not writers (optdigits has no writer ids).
 """
 
 from __future__ import annotations
@@ -161,6 +164,48 @@ def copy_for_fine_tuning(base: Any, method: str) -> Any:
     return model
 
 
+def compile_for_fine_tuning(model: Any, learning_rate: float, total_steps: int) -> None:
+    """Compile ``model`` with Adam at ``learning_rate`` decaying along a cosine to 0 over ``total_steps``.
+
+    Defined in notebook 05: sparse cross-entropy on the softmax outputs, accuracy as the metric.
+    """
+    import keras
+
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=int(total_steps))
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=schedule),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+
+
+def _training_set(
+    x_new: np.ndarray,
+    y_new: np.ndarray,
+    method: str,
+    mnist: tuple[np.ndarray, np.ndarray] | None,
+    recipe: FineTuneRecipe,
+    validation: tuple[np.ndarray, np.ndarray] | None,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return ``(x_train, y_train, x_val, y_val)`` of one fine-tuning run: float32 images ``(n, 28, 28, 1)``.
+
+    The validation samples are ``validation`` or a stratified ``recipe.val_share`` of the new ones;
+    "mixed" adds MNIST images to the training set (:func:`mix_with_mnist`).
+    """
+    if validation is None:
+        x_new, y_new, x_val, y_val = split_validation(x_new, y_new, recipe.val_share, seed)
+    else:
+        x_val, y_val = validation
+    if method == "mixed":
+        x_train, y_train = mix_with_mnist(
+            x_new, y_new, *mnist, recipe.mnist_images, recipe.new_share, seed
+        )
+    else:
+        x_train, y_train = as_model_input(x_new), np.asarray(y_new, dtype=np.int64)
+    return x_train, y_train, as_model_input(x_val), np.asarray(y_val, dtype=np.int64)
+
+
 def fine_tune(
     base: Any,
     x_new: np.ndarray,
@@ -173,56 +218,48 @@ def fine_tune(
 ) -> FineTuneResult:
     """Return a copy of ``base`` fine-tuned on the new samples by ``method`` (see the module docstring).
 
+    Defined in notebook 05. ``x_new``: images ``(n, 28, 28)`` uint8 or ``(n, 28, 28, 1)`` in [0, 1];
     ``mnist`` is ``(x_train, y_train)`` of MNIST, needed by "mixed". ``validation`` is ``(x, y)`` of
     new samples to choose the epoch on; by default ``recipe.val_share`` of ``x_new`` is kept apart.
     """
     import keras
 
-    from helpers import training
+    from helpers import data
 
     if method == "mixed" and mnist is None:
         raise ValueError(
             "method 'mixed' needs mnist=(x_train, y_train) to mix with the new samples"
         )
-    if validation is None:
-        x_new, y_new, x_val, y_val = split_validation(x_new, y_new, recipe.val_share, seed)
-    else:
-        x_val, y_val = validation
-    if method == "mixed":
-        x_train, y_train = mix_with_mnist(
-            x_new, y_new, *mnist, recipe.mnist_images, recipe.new_share, seed
-        )
-    else:
-        x_train, y_train = as_model_input(x_new), np.asarray(y_new, dtype=np.int64)
+    x_train, y_train, x_val, y_val = _training_set(
+        x_new, y_new, method, mnist, recipe, validation, seed
+    )
     config.set_seed(seed)
     model = copy_for_fine_tuning(base, method)
+    steps = int(np.ceil(len(y_train) / recipe.batch_size)) * recipe.epochs
+    compile_for_fine_tuning(model, recipe.learning_rate, steps)
+    augment = data.mnist_augmenter(seed=seed) if recipe.augment else None
+    train_ds = data.make_dataset(
+        x_train, y_train, recipe.batch_size, shuffle=True, seed=seed, augment=augment
+    )
     # Keeps the weights of the epoch with the lowest validation loss (accuracy ties too often on a
     # few hundred validation digits); patience = epochs, so it never stops early.
     keep_best = keras.callbacks.EarlyStopping(
-        monitor="val_loss", mode="min", patience=recipe.epochs, restore_best_weights=True
+        monitor="val_loss", patience=recipe.epochs, restore_best_weights=True
     )
     start = time.perf_counter()
-    result = training.train_classifier(
-        model,
-        {
-            "x_train": x_train,
-            "y_train": y_train,
-            "x_val": as_model_input(x_val),
-            "y_val": np.asarray(y_val, dtype=np.int64),
-        },
+    history = model.fit(
+        train_ds,
+        validation_data=(x_val, y_val),
+        validation_batch_size=512,
         epochs=recipe.epochs,
-        batch_size=recipe.batch_size,
-        learning_rate=recipe.learning_rate,
-        schedule="cosine",
-        augment=recipe.augment,
+        shuffle=False,  # train_ds shuffles itself
         callbacks=[keep_best],
         verbose=0,
-        seed=seed,
     )
     return FineTuneResult(
         model=model,
         method=method,
-        history=result.history,
+        history=dict(history.history),
         best_epoch=int(keep_best.best_epoch) + 1,
         seconds=time.perf_counter() - start,
         train_images=len(y_train),
@@ -289,6 +326,18 @@ def _mnist_accuracy(model: Any, mnist_test: tuple[np.ndarray, np.ndarray] | None
     return evaluation.accuracy(mnist_test[1], evaluation.predict_classes(model, mnist_test[0])[0])
 
 
+def _row(fold: int, method: str, accuracy: float, mnist_accuracy: float, run: Any = None) -> dict:
+    """Return one row of the cross-validation table (``run``: the FineTuneResult, None for zero-shot)."""
+    return {
+        "fold": fold,
+        "method": method,
+        "accuracy": accuracy,
+        "mnist_accuracy": mnist_accuracy,
+        "best_epoch": run.best_epoch if run else 0,
+        "seconds": run.seconds if run else 0.0,
+    }
+
+
 def cross_validate(
     base: Any,
     x: np.ndarray,
@@ -303,8 +352,9 @@ def cross_validate(
 ) -> CrossValidation:
     """Return a :class:`CrossValidation`: ``base`` fine-tuned by each method on k-1 folds, tested on the last.
 
-    The "zero-shot" rows are ``base`` itself on each test fold. ``mnist_test`` ``(x, y)`` adds the
-    MNIST test accuracy of each fine-tuned model (how much of MNIST it forgot).
+    The folds (stratified, :func:`stratified_folds`) hold out samples. The "zero-shot" rows are
+    ``base`` itself on each test fold. ``mnist_test`` ``(x, y)`` adds the MNIST test accuracy of each
+    fine-tuned model (how much of MNIST it forgot). ``progress`` prints one line per fold.
     """
     import pandas as pd
 
@@ -317,52 +367,24 @@ def cross_validate(
     predictions = {"zero-shot": zero_pred, **{m: np.full(len(y), -1) for m in methods}}
     confidences = {"zero-shot": zero_conf, **{m: np.zeros(len(y)) for m in methods}}
     rows = []
-    steps = [(k, m) for k in range(len(folds)) for m in methods]
-    bar = None
-    if progress:
-        import sys
-
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(steps), desc="folds x methods", file=sys.stdout, ncols=90, leave=False)
     for k, (train_idx, test_idx) in enumerate(folds):
-        rows.append(
-            {
-                "fold": k + 1,
-                "method": "zero-shot",
-                "accuracy": evaluation.accuracy(y[test_idx], zero_pred[test_idx]),
-                "mnist_accuracy": base_mnist,
-                "best_epoch": 0,
-                "seconds": 0.0,
-            }
-        )
+        zero = evaluation.accuracy(y[test_idx], zero_pred[test_idx])
+        rows.append(_row(k + 1, "zero-shot", zero, base_mnist))
         for method in methods:
             run = fine_tune(
                 base, x_all[train_idx], y[train_idx], method, mnist, recipe, seed=seed + k
             )
             pred, conf = evaluation.predict_classes(run.model, x_all[test_idx])
             predictions[method][test_idx], confidences[method][test_idx] = pred, conf
-            rows.append(
-                {
-                    "fold": k + 1,
-                    "method": method,
-                    "accuracy": evaluation.accuracy(y[test_idx], pred),
-                    "mnist_accuracy": _mnist_accuracy(run.model, mnist_test),
-                    "best_epoch": run.best_epoch,
-                    "seconds": run.seconds,
-                }
+            accuracy = evaluation.accuracy(y[test_idx], pred)
+            rows.append(_row(k + 1, method, accuracy, _mnist_accuracy(run.model, mnist_test), run))
+        if progress:
+            done = ", ".join(
+                f"{r['method']} {r['accuracy']:.2%}" for r in rows[-1 - len(methods) :]
             )
-            if bar is not None:
-                bar.update(1)
-    if bar is not None:
-        bar.close()
-    return CrossValidation(
-        table=pd.DataFrame(rows),
-        folds=folds,
-        fold_table=fold_table,
-        predictions=predictions,
-        confidences=confidences,
-    )
+            print(f"fold {k + 1}/{len(folds)}: {done}", flush=True)
+    table = pd.DataFrame(rows)
+    return CrossValidation(table, folds, fold_table, predictions, confidences)
 
 
 def learning_curve(
@@ -397,35 +419,22 @@ def learning_curve(
     x_test_in = as_model_input(x_test)
     rows = []
     for n in sizes:
+        run = None
         if n == 0:
-            pred = evaluation.predict_classes(base, x_test_in)[0]
-            rows.append(
-                {
-                    "new samples": 0,
-                    "accuracy": evaluation.accuracy(y_test, pred),
-                    "best_epoch": 0,
-                    "seconds": 0.0,
-                }
+            model = base
+        else:
+            take = order[:n]
+            run = fine_tune(
+                base, x_pool[take], y_pool[take], method, mnist, recipe, tuple(validation), seed
             )
-            continue
-        take = order[:n]
-        run = fine_tune(
-            base,
-            x_pool[take],
-            y_pool[take],
-            method,
-            mnist,
-            recipe,
-            validation=tuple(validation),
-            seed=seed,
-        )
-        pred = evaluation.predict_classes(run.model, x_test_in)[0]
+            model = run.model
+        pred = evaluation.predict_classes(model, x_test_in)[0]
         rows.append(
             {
                 "new samples": int(n),
                 "accuracy": evaluation.accuracy(y_test, pred),
-                "best_epoch": run.best_epoch,
-                "seconds": run.seconds,
+                "best_epoch": run.best_epoch if run else 0,
+                "seconds": run.seconds if run else 0.0,
             }
         )
     return pd.DataFrame(rows)

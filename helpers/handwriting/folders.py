@@ -53,6 +53,40 @@ def _progress(items: list, enabled: bool | None, desc: str) -> Any:
     return tqdm(items, desc=desc, file=sys.stdout, mininterval=1.0, ncols=90, leave=False)
 
 
+def _read_one(path: Path, folder: Path, min_stroke: float) -> tuple[dict, np.ndarray | None]:
+    """Return ``(report row, MNIST-style image or None)`` for one file of ``folder``.
+
+    Reasons name the file from the folder on (``my_digits/7/a.png``), never by its absolute path.
+    """
+    relative = path.relative_to(folder)
+    row = dict.fromkeys(REPORT_COLUMNS, "")
+    row.update(file=relative.as_posix(), label=None, status="skipped")
+    if any(part.startswith(".") for part in relative.parts):
+        row["problem"], row["reason"] = "hidden", "hidden file (its name starts with '.')"
+        return row, None
+    if path.suffix.lower() not in IMAGE_SUFFIXES:
+        row["problem"] = "not an image"
+        row["reason"] = (
+            f"not an image ({path.suffix or 'no extension'}; supported: {', '.join(IMAGE_SUFFIXES)})"
+        )
+        return row, None
+    label, problem = _label_of(relative)
+    if problem:
+        row["problem"], row["reason"] = "no label", problem
+        return row, None
+    row["label"] = label
+    try:
+        pixels, mode = read_image(path)
+        row["mode"], row["size"] = mode, f"{pixels.shape[1]}x{pixels.shape[0]}"
+        image = to_mnist_style(pixels, source=path, min_stroke=min_stroke)
+    except HandwritingInputError as err:
+        shown = (Path(folder.name) / relative).as_posix()
+        row["problem"], row["reason"] = err.kind, str(err).replace(str(path), shown)
+        return row, None
+    row["status"] = "read"
+    return row, image
+
+
 def load_digit_folder(
     folder: str | Path, progress: bool | None = None, min_stroke: float = MIN_STROKE
 ) -> tuple[np.ndarray, np.ndarray, Any]:
@@ -81,34 +115,11 @@ def load_digit_folder(
         )
     rows, images, labels = [], [], []
     for path in _progress(files, progress, f"reading {folder.name}"):
-        relative = path.relative_to(folder)
-        row = dict.fromkeys(REPORT_COLUMNS, "")
-        row.update(file=relative.as_posix(), label=None, status="skipped")
+        row, image = _read_one(path, folder, min_stroke)
         rows.append(row)
-        if any(part.startswith(".") for part in relative.parts):
-            row["problem"], row["reason"] = "hidden", "hidden file (its name starts with '.')"
-            continue
-        if path.suffix.lower() not in IMAGE_SUFFIXES:
-            row["problem"] = "not an image"
-            row["reason"] = (
-                f"not an image ({path.suffix or 'no extension'}; supported: {', '.join(IMAGE_SUFFIXES)})"
-            )
-            continue
-        label, problem = _label_of(relative)
-        if problem:
-            row["problem"], row["reason"] = "no label", problem
-            continue
-        row["label"] = label
-        try:
-            pixels, mode = read_image(path)
-            row["mode"], row["size"] = mode, f"{pixels.shape[1]}x{pixels.shape[0]}"
-            image = to_mnist_style(pixels, source=path, min_stroke=min_stroke)
-        except HandwritingInputError as err:
-            row["problem"], row["reason"] = err.kind, str(err)
-            continue
-        row["status"] = "read"
-        images.append(image)
-        labels.append(label)
+        if image is not None:
+            images.append(image)
+            labels.append(row["label"])
     report = pd.DataFrame(rows, columns=REPORT_COLUMNS)
     report["label"] = report["label"].astype("Int64")
     if not images:
@@ -118,8 +129,7 @@ def load_digit_folder(
             folder,
             "no usable image",
         )
-    x = np.stack(images)
-    return x, np.asarray(labels, dtype=np.int64), report
+    return np.stack(images), np.asarray(labels, dtype=np.int64), report
 
 
 def summarize_report(report: Any) -> Any:

@@ -257,23 +257,17 @@ def _remove_ruled_lines(
     return cleaned, scale
 
 
-def segment_sheet(image: Any, source: Any = None, max_side: int = MAX_SIDE) -> SheetDigits:
-    """Return the digits on a photo of a sheet (array or path), in reading order, as :class:`SheetDigits`.
+def _sheet_ink(
+    image: Any, source: Any, max_side: int
+) -> tuple[np.ndarray, np.ndarray, float, bool]:
+    """Return ``(flat, mask, factor, inverted)`` of a sheet photo: the white-on-black image with its
+    lighting flattened, the Otsu ink mask, the shrink factor (<= 1) and whether it was inverted.
 
-    Steps: greyscale and white-on-black as for one digit (photos larger than ``max_side`` are
-    worked on shrunk, boxes are given in the photo's own pixels); the lighting is flattened (grey
-    opening); Otsu threshold; ruled lines (long straight runs) removed; connected components
-    (``skimage.measure.label``); pieces of a broken digit merged; specks (small both ways) and
-    leftover bits of lines rejected; reading order. Raises a :class:`HandwritingInputError` naming
-    the file if no digit is found.
+    Raises a :class:`HandwritingInputError` naming the file if there is no ink or it is too faint.
     """
-    import pandas as pd
-    from scipy import ndimage
     from skimage.filters import threshold_otsu
-    from skimage.measure import label, regionprops
     from skimage.transform import rescale
 
-    source = image if source is None and not isinstance(image, np.ndarray) else source
     name = describe(source)
     grey = to_grey(image, source)
     factor = min(1.0, max_side / max(grey.shape))
@@ -286,8 +280,7 @@ def segment_sheet(image: Any, source: Any = None, max_side: int = MAX_SIDE) -> S
             f"found no digits in {name}: {err}", source, "no digits"
         ) from err
     flat = _flatten_lighting(white)
-    threshold = threshold_otsu(flat)
-    mask = flat > threshold
+    mask = flat > threshold_otsu(flat)
     contrast = float(np.percentile(flat[mask], 90) - np.median(flat[~mask])) if mask.any() else 0.0
     if contrast < MIN_CONTRAST:
         raise HandwritingInputError(
@@ -296,9 +289,14 @@ def segment_sheet(image: Any, source: Any = None, max_side: int = MAX_SIDE) -> S
             source,
             "no digits",
         )
-    rejected: list[dict] = []
-    mask, scale = _remove_ruled_lines(mask, flat > FAINT * threshold, rejected)
-    labels = label(mask, connectivity=2)
+    return flat, mask, factor, inverted
+
+
+def _digit_blobs(labels: np.ndarray, scale: float, rejected: list[dict]) -> tuple[list, list]:
+    """Return ``(boxes, members)`` of the digits among the labelled blobs: pieces of a broken digit
+    merged, specks and bits of ruled lines appended to ``rejected`` with their reason."""
+    from skimage.measure import regionprops
+
     blobs = []
     for region in regionprops(labels):
         if _line_piece(_box(region), scale):
@@ -306,29 +304,76 @@ def segment_sheet(image: Any, source: Any = None, max_side: int = MAX_SIDE) -> S
         else:
             blobs.append(region)
     groups = _merge_pieces([_box(r) for r in blobs], scale) if blobs else []
-    kept_boxes, kept_members = [], []
-    for members in groups:
+    boxes, members = [], []
+    for group in groups:
         box = [
-            min(blobs[i].bbox[0] for i in members),
-            min(blobs[i].bbox[1] for i in members),
-            max(blobs[i].bbox[2] for i in members),
-            max(blobs[i].bbox[3] for i in members),
+            min(blobs[i].bbox[0] for i in group),
+            min(blobs[i].bbox[1] for i in group),
+            max(blobs[i].bbox[2] for i in group),
+            max(blobs[i].bbox[3] for i in group),
         ]
         if _is_small(box, scale) or _line_piece(box, scale):
             reason = "speck" if _is_small(box, scale) else "ruled line"
             rejected.append({**dict(zip(BOX_COLUMNS, box)), "reason": reason})
             continue
-        kept_boxes.append(box)
-        kept_members.append([blobs[i].label for i in members])
-    rejected_table = pd.DataFrame(rejected, columns=[*BOX_COLUMNS, "reason"])
-    if not kept_boxes:
-        reasons = rejected_table["reason"].value_counts().to_dict()
-        raise HandwritingInputError(
-            f"found no digits in {name} (rejected: {reasons or 'nothing'}): photograph the sheet "
-            "from above, filling the frame, with dark digits clearly larger than specks of dust",
-            source,
-            "no digits",
+        boxes.append(box)
+        members.append([blobs[i].label for i in group])
+    return boxes, members
+
+
+def _cut_out(flat: np.ndarray, own: np.ndarray, box: list, level: float, pad: int) -> np.ndarray:
+    """Return the crop of one digit: only its own ink (``own``, the blob mask of ``box``), dilated by
+    one pixel, scaled by the ink ``level`` to [0, 1], padded by ``pad`` (and to at least MIN_SIDE)."""
+    from scipy import ndimage
+
+    top, left, bottom, right = box
+    own = ndimage.binary_dilation(np.pad(own, 1), structure=np.ones((3, 3), bool))
+    window = np.pad(flat, 1)[top : bottom + 2, left : right + 2]
+    crop = np.clip(window / level, 0.0, 1.0) * own
+    grow = [max(pad - 1, (MIN_SIDE - n + 1) // 2) for n in crop.shape]
+    return np.pad(crop, [(grow[0], grow[0]), (grow[1], grow[1])])
+
+
+def _no_digits(
+    name: str, source: Any, rejected_table: Any, every: bool = False
+) -> HandwritingInputError:
+    """Return the error for a sheet on which no digit is left, with what was rejected and what to do."""
+    reasons = rejected_table["reason"].value_counts().to_dict()
+    if every:
+        return HandwritingInputError(
+            f"found no digits in {name}: every blob was rejected ({reasons})", source, "no digits"
         )
+    return HandwritingInputError(
+        f"found no digits in {name} (rejected: {reasons or 'nothing'}): photograph the sheet "
+        "from above, filling the frame, with dark digits clearly larger than specks of dust",
+        source,
+        "no digits",
+    )
+
+
+def segment_sheet(image: Any, source: Any = None, max_side: int = MAX_SIDE) -> SheetDigits:
+    """Return the digits on a photo of a sheet (array or path), in reading order, as :class:`SheetDigits`.
+
+    Steps: greyscale and white-on-black as for one digit (photos larger than ``max_side`` are
+    worked on shrunk, boxes are given in the photo's own pixels); the lighting is flattened (grey
+    opening); Otsu threshold; ruled lines (long straight runs) removed; connected components
+    (``skimage.measure.label``); pieces of a broken digit merged; specks (small both ways) and
+    leftover bits of lines rejected; reading order. Raises a :class:`HandwritingInputError` naming
+    the file if no digit is found.
+    """
+    import pandas as pd
+    from skimage.filters import threshold_otsu
+    from skimage.measure import label
+
+    source = image if source is None and not isinstance(image, np.ndarray) else source
+    name = describe(source)
+    flat, mask, factor, inverted = _sheet_ink(image, source, max_side)
+    rejected: list[dict] = []
+    mask, scale = _remove_ruled_lines(mask, flat > FAINT * threshold_otsu(flat), rejected)
+    labels = label(mask, connectivity=2)
+    kept_boxes, kept_members = _digit_blobs(labels, scale, rejected)
+    if not kept_boxes:
+        raise _no_digits(name, source, pd.DataFrame(rejected, columns=[*BOX_COLUMNS, "reason"]))
     order, rows = reading_order(np.array(kept_boxes), scale)
     level = float(np.percentile(flat[mask], 90))
     pad = max(2, int(round(0.15 * scale)))
@@ -336,30 +381,19 @@ def segment_sheet(image: Any, source: Any = None, max_side: int = MAX_SIDE) -> S
     for k in order:
         top, left, bottom, right = kept_boxes[k]
         own = np.isin(labels[top:bottom, left:right], kept_members[k])
-        own = ndimage.binary_dilation(np.pad(own, 1), structure=np.ones((3, 3), bool))
-        window = np.pad(flat, 1)[top : bottom + 2, left : right + 2]
-        crop = np.clip(window / level, 0.0, 1.0) * own
-        grow = [max(pad - 1, (MIN_SIDE - n + 1) // 2) for n in crop.shape]
-        crop = np.pad(crop, [(grow[0], grow[0]), (grow[1], grow[1])])
+        crop = _cut_out(flat, own, kept_boxes[k], level, pad)
         try:
             images.append(to_mnist_style(crop, source=f"the blob at {kept_boxes[k]} of {name}"))
-        except (
-            HandwritingInputError
-        ) as err:  # e.g. too faint once cut out: listed, not dropped silently
+        except HandwritingInputError as err:  # e.g. too faint once cut out: listed, not dropped
             rejected.append({**dict(zip(BOX_COLUMNS, kept_boxes[k])), "reason": err.kind})
             continue
         crops.append(crop)
         found.append(k)
     rejected_table = pd.DataFrame(rejected, columns=[*BOX_COLUMNS, "reason"])
     if not found:
-        raise HandwritingInputError(
-            f"found no digits in {name}: every blob was rejected ({rejected_table['reason'].value_counts().to_dict()})",
-            source,
-            "no digits",
-        )
+        raise _no_digits(name, source, rejected_table, every=True)
     rows = rows[np.isin(order, found)]
-    order = np.array(found, dtype=np.int64)
-    boxes = np.array(kept_boxes, dtype=np.float64)[order]
+    boxes = np.array(kept_boxes, dtype=np.float64)[np.array(found, dtype=np.int64)]
     if factor < 1.0:
         boxes = np.round(boxes / factor)
         rejected_table[BOX_COLUMNS] = np.round(rejected_table[BOX_COLUMNS] / factor).astype(int)

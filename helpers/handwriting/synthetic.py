@@ -158,6 +158,61 @@ def index_from_name(path: str | Path) -> int:
     return int(Path(path).stem.split("_")[-1])
 
 
+def _place_digits(
+    digits: np.ndarray,
+    columns: int,
+    digit_height: tuple[int, int],
+    broken: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Return ``(ink, owner, line_rows)``: the 8x8 ``digits`` upscaled and written in rows of
+    ``columns`` cells (ink in [0, 1]), which digit (1-based, 0: none) owns each ink pixel, and the
+    row under each line of digits where a ruled line goes. ``broken`` digits get a 2-px gap."""
+    rows = int(np.ceil(len(digits) / columns))
+    cell_h, cell_w = int(digit_height[1] * 1.7), int(digit_height[1] * 1.15)
+    height, width = rows * cell_h + 2 * cell_h // 2, columns * cell_w + cell_w
+    ink = np.zeros((height, width))
+    owner = np.zeros((height, width), dtype=np.int32)
+    gapped = set(rng.choice(len(digits), size=min(broken, len(digits)), replace=False).tolist())
+    line_rows = []
+    for k, grid in enumerate(digits):
+        row, col = divmod(k, columns)
+        size = int(rng.integers(digit_height[0], digit_height[1] + 1))
+        digit = upscale_digit(grid, size)
+        if k in gapped:  # a pen that skipped: a 2-px gap across the digit
+            cut = int(size * rng.uniform(0.35, 0.6))
+            digit[cut : cut + 2, :] = 0.0
+        top = cell_h // 2 + row * cell_h + (cell_h - size) // 2 + int(rng.integers(-3, 4))
+        left = cell_w // 2 + col * cell_w + (cell_w - size) // 2 + int(rng.integers(-4, 5))
+        region = (slice(top, top + size), slice(left, left + size))
+        ink[region] = np.maximum(ink[region], digit)
+        owner[region][digit > 0.3] = k + 1
+        if col == 0:
+            line_rows.append(cell_h // 2 + row * cell_h + cell_h - 4)
+    return ink, owner, line_rows
+
+
+def _add_specks(
+    ink: np.ndarray, digits: np.ndarray, specks: int, distance: int, rng: np.random.Generator
+) -> None:
+    """Draw ``specks`` dots of dust (radius 0.8-2.2 px) into ``ink``, each at least ``distance``
+    pixels from the ``digits`` mask."""
+    from scipy import ndimage
+
+    height, width = ink.shape
+    near_digit = ndimage.binary_dilation(digits, iterations=distance)
+    placed = 0
+    while placed < specks:
+        r, c = int(rng.integers(3, height - 3)), int(rng.integers(3, width - 3))
+        if near_digit[r - 3 : r + 4, c - 3 : c + 4].any():
+            continue
+        radius = rng.uniform(0.8, 2.2)
+        rr, cc = np.mgrid[-3:4, -3:4]
+        dot = np.clip(radius + 0.5 - np.hypot(rr, cc), 0, 1) * rng.uniform(0.6, 0.9)
+        ink[r - 3 : r + 4, c - 3 : c + 4] = np.maximum(ink[r - 3 : r + 4, c - 3 : c + 4], dot)
+        placed += 1
+
+
 def compose_sheet(
     indices: Sequence[int],
     columns: int,
@@ -180,32 +235,12 @@ def compose_sheet(
     the rotated sheet. Ruled lines run under each row (not touching the digits), ``specks`` dots of
     dust sit away from them, and ``broken`` digits have a gap cut across a stroke.
     """
-    from scipy import ndimage
     from skimage.transform import rotate
 
     images, labels = load_optdigits()
     indices = [int(i) for i in indices]
-    rows = int(np.ceil(len(indices) / columns))
-    cell_h, cell_w = int(digit_height[1] * 1.7), int(digit_height[1] * 1.15)
-    height, width = rows * cell_h + 2 * cell_h // 2, columns * cell_w + cell_w
-    ink = np.zeros((height, width))
-    owner = np.zeros((height, width), dtype=np.int32)  # which digit (1-based) each ink pixel is
-    gapped = set(rng.choice(len(indices), size=min(broken, len(indices)), replace=False).tolist())
-    line_rows = []
-    for k, index in enumerate(indices):
-        row, col = divmod(k, columns)
-        size = int(rng.integers(digit_height[0], digit_height[1] + 1))
-        digit = upscale_digit(images[index], size)
-        if k in gapped:  # a pen that skipped: a 2-px gap across the digit
-            cut = int(size * rng.uniform(0.35, 0.6))
-            digit[cut : cut + 2, :] = 0.0
-        top = cell_h // 2 + row * cell_h + (cell_h - size) // 2 + int(rng.integers(-3, 4))
-        left = cell_w // 2 + col * cell_w + (cell_w - size) // 2 + int(rng.integers(-4, 5))
-        region = (slice(top, top + size), slice(left, left + size))
-        ink[region] = np.maximum(ink[region], digit)
-        owner[region][digit > 0.3] = k + 1
-        if col == 0:
-            line_rows.append(cell_h // 2 + row * cell_h + cell_h - 4)
+    cell_w = int(digit_height[1] * 1.15)
+    ink, owner, line_rows = _place_digits(images[indices], columns, digit_height, broken, rng)
     if ruled_lines:
         for r in line_rows:
             ink[r : r + 2, :] = np.maximum(ink[r : r + 2, :], line_ink)
@@ -213,17 +248,7 @@ def compose_sheet(
         c = cell_w // 3
         ink[:, c : c + 2] = np.maximum(ink[:, c : c + 2], line_ink)
     # Dust lies at least half a digit's height from any digit (closer, it would count as part of it).
-    near_digit = ndimage.binary_dilation(owner > 0, iterations=digit_height[0] // 2)
-    placed = 0
-    while placed < specks:
-        r, c = int(rng.integers(3, height - 3)), int(rng.integers(3, width - 3))
-        if near_digit[r - 3 : r + 4, c - 3 : c + 4].any():
-            continue
-        radius = rng.uniform(0.8, 2.2)
-        rr, cc = np.mgrid[-3:4, -3:4]
-        dot = np.clip(radius + 0.5 - np.hypot(rr, cc), 0, 1) * rng.uniform(0.6, 0.9)
-        ink[r - 3 : r + 4, c - 3 : c + 4] = np.maximum(ink[r - 3 : r + 4, c - 3 : c + 4], dot)
-        placed += 1
+    _add_specks(ink, owner > 0, specks, digit_height[0] // 2, rng)
     angle = float(rng.uniform(-rotation, rotation))
     ink = rotate(ink, angle, order=1, mode="constant", cval=0.0)
     owner = rotate(owner, angle, order=0, mode="constant", cval=0, preserve_range=True)
@@ -232,13 +257,8 @@ def compose_sheet(
     truth = []
     for k, index in enumerate(indices):
         rr, cc = np.nonzero(owner == k + 1)
-        truth.append(
-            {
-                "label": int(labels[index]),
-                "index": index,
-                "box": [int(rr.min()), int(cc.min()), int(rr.max()) + 1, int(cc.max()) + 1],
-            }
-        )
+        box = [int(rr.min()), int(cc.min()), int(rr.max()) + 1, int(cc.max()) + 1]
+        truth.append({"label": int(labels[index]), "index": index, "box": box})
     return np.round(photo * 255).astype(np.uint8), truth
 
 
