@@ -543,3 +543,132 @@ def plot_accuracy_vs_cost(
             ax, list(df[col]), list(100 * df[accuracy_column]), [str(v) for v in df[label_column]]
         )
     return fig
+
+
+# --------------------------------------------------------------------------- settings compared
+
+
+def plot_mean_std(
+    summary: Any, metric: str | None = None, title: str | None = None, cutoff: float | None = 0.10
+):
+    """Return a Figure with one dot per setting: the mean of ``metric`` over seeds, a ±1 std error
+    bar, and ``mean ± std (n=...)`` written beside it, on an axis zoomed to the values.
+
+    ``summary`` is :func:`helpers.tuning.summary_table`'s output (the setting columns, then
+    ``mean``, ``std``, ``n``). The axis is not started at 0: differences of a tenth of a point stay
+    visible, and a setting more than ``cutoff`` below the best (0.10: ten points of accuracy; e.g. a
+    learning rate that does not train) gets a red marker at the left edge with its value written
+    beside it (``cutoff=None``: every setting on the axis). Defined in notebook 04.
+    """
+    for column in ("mean", "std", "n"):
+        if column not in summary.columns:
+            raise KeyError(f"summary lacks column {column!r}: pass tuning.summary_table(...)")
+    if summary.empty:
+        raise ValueError("summary is empty: nothing to plot")
+    by = summary.attrs.get("by") or [c for c in summary.columns if c not in ("mean", "std", "n")]
+    metric = metric or summary.attrs.get("metric") or "metric"
+    labels = [
+        ", ".join(f"{c}={v}" for c, v in zip(by, row)) for row in summary[by].itertuples(False)
+    ]
+    means = summary["mean"].to_numpy(dtype=float)
+    stds = np.nan_to_num(summary["std"].to_numpy(dtype=float))
+    low, high = _zoomed_range(means, stds, np.inf if cutoff is None else cutoff)
+    fig, ax = pyplot().subplots(figsize=(7.5, 0.9 + 0.45 * len(summary)))
+    y = np.arange(len(summary))
+    inside = means >= low
+    ax.errorbar(means[inside], y[inside], xerr=stds[inside], fmt="o", capsize=4, color="tab:blue")
+    ax.plot(np.full((~inside).sum(), low), y[~inside], "<", color="tab:red", markersize=8)
+    for yi, m, s, n, shown in zip(y, means, stds, summary["n"], inside):
+        text = f"{m:.4f} ± {s:.4f} (n={int(n)})" if int(n) > 1 else f"{m:.4f} (one seed)"
+        ax.annotate(
+            text if shown else f"{text}, off the axis",
+            (max(m + s, low) if shown else low, yi),
+            xytext=(6, 6),
+            textcoords="offset points",
+            fontsize="small",
+        )
+    ax.set_yticks(y, labels)
+    ax.set_ylim(len(summary) - 0.4, -0.6)  # first setting on top, room for the labels
+    ax.set_xlim(low, high)
+    ax.set_xlabel(f"{metric}: mean over seeds, bar = ±1 std (axis zoomed, not from 0)")
+    ax.set_title(title or f"{metric} per setting")
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def _zoomed_range(means: np.ndarray, stds: np.ndarray, cutoff: float) -> tuple[float, float]:
+    """The x range of :func:`plot_mean_std`: around the settings within ``cutoff`` of the best
+    (the others are drawn at the left edge), with a margin, and room on the right for the text."""
+    near = means >= float(np.nanmax(means)) - cutoff
+    low = float(np.min(means[near] - stds[near]))
+    high = float(np.max(means[near] + stds[near]))
+    span = max(high - low, 0.002)
+    return low - 0.15 * span, high + 0.9 * span
+
+
+def plot_gradient_norms(table: Any, title: str = "Gradient per weight, layer by layer"):
+    """Return a Figure of the RMS gradient per weight of each layer (log scale, input on the left):
+    one line per ``activation``, one panel per ``when`` (e.g. "at initialisation", "after 1 epoch").
+
+    ``table`` has one row per layer and columns ``layer``, ``rms``, ``activation`` and ``when``, as
+    notebook 04 measures them with ``tf.GradientTape``. Defined in notebook 04.
+    """
+    for column in ("layer", "rms", "activation", "when"):
+        if column not in table.columns:
+            raise KeyError(f"table lacks column {column!r}; it has {list(table.columns)}")
+    if table.empty:
+        raise ValueError("table is empty: nothing to plot")
+    panels = list(dict.fromkeys(table["when"]))
+    fig, axes = pyplot().subplots(
+        1, len(panels), figsize=(4.6 * len(panels) + 1, 4.2), sharey=True, squeeze=False
+    )
+    for ax, when in zip(axes[0], panels):
+        part = table[table["when"] == when]
+        names = list(dict.fromkeys(part["layer"]))
+        for marker, (activation, group) in zip("os^dv", part.groupby("activation", sort=False)):
+            positions = [names.index(layer) for layer in group["layer"]]
+            ax.plot(positions, group["rms"], f"{marker}-", label=str(activation))
+        ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
+        ax.set_yscale("log")
+        ax.set_xlabel("layer (input on the left)")
+        ax.set_title(str(when))
+        ax.grid(alpha=0.3, which="both")
+    axes[0][0].set_ylabel("RMS gradient per weight of the mean loss (log scale)")
+    axes[0][-1].legend(title="activation")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_lr_range_test(
+    rates: Sequence[float],
+    losses: Sequence[float],
+    smoothed: Sequence[float],
+    marks: Mapping[str, float] | None = None,
+    title: str = "Learning-rate range test",
+):
+    """Return a Figure of the training loss against the learning rate (log x): the loss of each
+    step (light), the smoothed loss (bold), and a vertical line per entry of ``marks`` (label ->
+    learning rate). The y axis is cut to the useful range. Defined in notebook 04."""
+    if not len(rates) or len(rates) != len(losses) or len(rates) != len(smoothed):
+        raise ValueError(
+            f"rates, losses and smoothed must be non-empty and as long, got {len(rates)}, "
+            f"{len(losses)} and {len(smoothed)}"
+        )
+    fig, ax = pyplot().subplots(figsize=(7, 4.2))
+    ax.plot(rates, losses, color="tab:blue", alpha=0.25, label="loss of each step")
+    ax.plot(rates, smoothed, color="tab:blue", lw=2, label="smoothed loss")
+    colors = ("tab:red", "tab:green", "tab:orange", "tab:purple")
+    for color, (label, rate) in zip(colors, (marks or {}).items()):
+        ax.axvline(float(rate), color=color, ls="--", lw=1.2, label=label)
+    ax.set_xscale("log")
+    low, first = float(np.nanmin(smoothed)), float(smoothed[0])
+    ax.set_ylim(max(0.0, low - 0.1 * (first - low)), 1.15 * max(first, low))
+    ax.set_xlabel("learning rate (log scale)")
+    ax.set_ylabel("training cross-entropy loss (per sample)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig

@@ -1,5 +1,6 @@
-"""helpers.tuning: a resumable KerasTuner grid over settings x seeds, its tables, figures, and a
-real distributed sweep (chief + 2 workers on 127.0.0.1). Tiny Dense models on 500 random rows."""
+"""helpers.tuning: a resumable KerasTuner grid over settings x seeds, its tables and figures, and
+notebook 04's way to use it (a build_model(hp) with a grid in kt.HyperParameters). Tiny Dense
+models on 500 random rows. The distributed launcher is tested in tests/test_distributed.py."""
 
 import contextlib
 import io
@@ -22,8 +23,8 @@ GRID = {"units": [2, 4], "learning_rate": [0.01, 0.1]}
 SEEDS = (0, 1)
 FIT = {"epochs": 2, "batch_size": 64, "verbose": 0}
 
-# The sweeps that run in child processes (distributed, or killed mid-trial) live in a module
-# written to a temporary folder, imported there by `python -m helpers.tuning module:function`.
+# The sweep that runs in a child process (killed mid-trial) lives in a module written to a
+# temporary folder, imported there by `python -m helpers.kit.distributed module:function`.
 SWEEPS_MODULE = textwrap.dedent(
     '''
     """Sweeps run by tests/test_tuning.py in child processes."""
@@ -34,7 +35,6 @@ SWEEPS_MODULE = textwrap.dedent(
 
     from helpers import tuning
 
-    DIST_GRID = {"units": [2, 4]}
     KILL_GRID = {"units": [2, 4], "learning_rate": [0.01, 0.1]}
     BUILDS = {"n": 0}
 
@@ -48,9 +48,6 @@ SWEEPS_MODULE = textwrap.dedent(
     def build(settings):
         import keras
 
-        fail_role = os.environ.get("FAIL_ROLE")
-        if fail_role and os.environ.get("KERASTUNER_TUNER_ID") == fail_role:
-            os._exit(3)  # a worker that crashes in the middle of its first trial
         BUILDS["n"] += 1
         if BUILDS["n"] == int(os.environ.get("KILL_AT_BUILD", "0")):
             os.kill(os.getpid(), signal.SIGKILL)  # the process dies while the trial runs
@@ -64,15 +61,6 @@ SWEEPS_MODULE = textwrap.dedent(
         lr = settings.get("learning_rate", 0.01)
         model.compile(keras.optimizers.Adam(lr), "binary_crossentropy", metrics=["accuracy"])
         return model
-
-
-    def distributed_sweep(directory):
-        tuner = tuning.grid_tuner(build, DIST_GRID, directory, "dist", seeds=(0, 1))
-        if tuning.is_chief():
-            tuner.search()  # serves the oracle; no data needed
-            return
-        x, y = data()
-        tuner.search(x, y, validation_split=0.2, epochs=1, batch_size=64, verbose=0)
 
 
     def killed_sweep(directory):
@@ -137,14 +125,7 @@ def sweeps_dir(tmp_path_factory):
 def grid_run(tmp_path_factory):
     """One 2x2 grid x 2 seeds sweep, shared by the table, reload and figure tests."""
     directory = tmp_path_factory.mktemp("grid")
-    x, y, xv, yv = _data()
-
-    def evaluate(model):
-        return {"test_accuracy": model.evaluate(xv, yv, verbose=0)[1]}
-
-    tuner = tuning.grid_tuner(
-        _build, GRID, directory, "grid", seeds=SEEDS, overwrite=True, evaluate_fn=evaluate
-    )
+    tuner = tuning.grid_tuner(_build, GRID, directory, "grid", seeds=SEEDS, overwrite=True)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         _search(tuner)
@@ -180,7 +161,6 @@ def test_trials_table_columns_and_values(grid_run):
         "wall_time_s",
         "attempts",
         "tuner_id",
-        "test_accuracy",
     ]:
         assert column in df.columns, column
     assert df.attrs["settings"] == ["units", "learning_rate"]
@@ -188,7 +168,6 @@ def test_trials_table_columns_and_values(grid_run):
     for _, row in df.iterrows():
         assert len(row["val_accuracy_curve"]) == FIT["epochs"] == row["n_epochs"]
         assert row["best_val_accuracy"] == pytest.approx(max(row["val_accuracy_curve"]))
-        assert 0.0 <= row["test_accuracy"] <= 1.0
         assert row["wall_time_s"] > 0
         assert row["tuner_id"] == "tuner0"
 
@@ -226,9 +205,9 @@ def test_summary_table_mean_std_n_over_seeds(grid_run):
         values = values["best_val_accuracy"].to_numpy()
         assert row["mean"] == pytest.approx(values.mean())
         assert row["std"] == pytest.approx(values.std(ddof=1))
-    by_units = tuning.summary_table(df, by="units", metric="test_accuracy")
+    by_units = tuning.summary_table(df, by="units", metric="wall_time_s")
     assert list(by_units["n"]) == [4, 4]
-    assert by_units["mean"].iloc[0] == pytest.approx(df[df.units == 2]["test_accuracy"].mean())
+    assert by_units["mean"].iloc[0] == pytest.approx(df[df.units == 2]["wall_time_s"].mean())
 
 
 def test_reload_runs_no_new_trial_and_gives_the_same_table(grid_run):
@@ -238,10 +217,9 @@ def test_reload_runs_no_new_trial_and_gives_the_same_table(grid_run):
     _search(tuner)
     again = tuning.trials_table(tuner)
     assert len(tuner.oracle.trials) == 8
+    assert tuner.n_reloaded == 8
     assert (again["attempts"] == 1).all()  # nothing was started again
-    cols = [c for c in df.columns if c != "test_accuracy"]
-    assert again[cols].to_dict("list") == df[cols].to_dict("list")
-    assert again["test_accuracy"].tolist() == df["test_accuracy"].tolist()
+    assert again.to_dict("list") == df.to_dict("list")
 
 
 # --------------------------------------------------------------------------- resume (#1055)
@@ -255,9 +233,15 @@ def test_resume_after_kill_stock_crashes_and_kit_resumes(tmp_path, sweeps_dir):
 
     killed = tmp_path / "killed"
     proc = subprocess.run(
-        [sys.executable, "-m", "helpers.tuning", "kit_test_sweeps:killed_sweep", str(killed)],
+        [
+            sys.executable,
+            "-m",
+            "helpers.kit.distributed",
+            "kit_test_sweeps:killed_sweep",
+            str(killed),
+        ],
         cwd=sweeps_dir,
-        env=_child_env(KILL_AT_BUILD="3"),
+        env=_child_env(KILL_AT_BUILD="4"),  # build 1: the tuner reads the space
         capture_output=True,
         text=True,
         timeout=180,
@@ -332,67 +316,6 @@ def test_resume_after_a_clean_stop_between_trials(tmp_path):
     assert len(tuner.oracle.trials) == 4
 
 
-# --------------------------------------------------------------------------- distributed
-
-
-def test_distributed_sweep_chief_and_two_workers(tmp_path, sweeps_dir):
-    directory = tmp_path / "dist"
-    run = tuning.run_distributed(
-        "kit_test_sweeps:distributed_sweep",
-        [str(directory)],
-        n_workers=2,
-        timeout=150,
-        cwd=sweeps_dir,
-        env=_child_env(),
-        log_dir=tmp_path / "logs",
-    )
-    assert run.ok, run.logs
-    assert set(run.returncodes) == {"chief", "tuner0", "tuner1"}
-    assert all(code == 0 for role, code in run.returncodes.items() if role != "chief")
-    assert all("Traceback" not in text for text in run.logs.values()), run.logs
-
-    tuner = tuning.grid_tuner(lambda s: None, {"units": [2, 4]}, directory, "dist", seeds=(0, 1))
-    df = tuning.trials_table(tuner)
-    assert _combos(df, ["units", "seed"]) == [(2, 0), (2, 1), (4, 0), (4, 1)]
-    assert set(df["status"]) == {"COMPLETED"}
-    assert (df["attempts"] == 1).all()
-    assert set(df["tuner_id"]) <= {"tuner0", "tuner1"}
-    assert all(len(curve) == 1 for curve in df["val_accuracy_curve"])
-    worker_lines = run.log("tuner0") + run.log("tuner1")
-    assert len(re.findall(r"^trial [1-4]/4 ", worker_lines, flags=re.M)) == 4
-
-
-def test_distributed_worker_crash_stops_everyone_with_a_clear_error(tmp_path, sweeps_dir):
-    with pytest.raises(tuning.DistributedRunError) as info:
-        tuning.run_distributed(
-            "kit_test_sweeps:distributed_sweep",
-            [str(tmp_path / "dist")],
-            n_workers=2,
-            timeout=150,
-            cwd=sweeps_dir,
-            env=_child_env(FAIL_ROLE="tuner1"),
-            log_dir=tmp_path / "logs",
-        )
-    message = str(info.value)
-    assert "tuner1 exited with code 3" in message
-    assert "timed out" not in message
-    codes = info.value.run.returncodes
-    assert codes["tuner1"] == 3
-    assert codes["chief"] is not None and codes["tuner0"] is not None  # nobody left running
-
-
-def test_distributed_timeout_kills_everyone(tmp_path):
-    script = tmp_path / "sleeper.py"
-    script.write_text("import time\ntime.sleep(600)\n")
-    run = tuning.run_distributed(
-        script, n_workers=1, timeout=1.0, log_dir=tmp_path / "logs", check=False
-    )
-    assert not run.ok
-    assert run.returncodes == {"chief": -15, "tuner0": -15}  # stopped by SIGTERM, not exited
-    with pytest.raises(tuning.DistributedRunError, match="timed out after 1 s"):
-        tuning.run_distributed(script, n_workers=1, timeout=1.0, log_dir=tmp_path / "logs")
-
-
 # --------------------------------------------------------------------------- bad arguments
 
 
@@ -416,39 +339,6 @@ def test_grid_tuner_bad_arguments_name_the_argument(tmp_path, kwargs, error, nam
     arguments.update(kwargs)
     with pytest.raises(error, match=names):
         tuning.grid_tuner(**arguments)
-
-
-@pytest.mark.parametrize("n_workers", [0, -1, 1.5, True])
-def test_run_distributed_rejects_bad_n_workers(n_workers):
-    with pytest.raises(ValueError, match="n_workers"):
-        tuning.run_distributed("kit_test_sweeps:distributed_sweep", n_workers=n_workers)
-
-
-def test_run_distributed_rejects_bad_target_and_timeout(tmp_path):
-    with pytest.raises(ValueError, match="target"):
-        tuning.run_distributed("no_function_here")
-    with pytest.raises(FileNotFoundError, match="missing.py"):
-        tuning.run_distributed(str(tmp_path / "missing.py"))
-    with pytest.raises(ValueError, match="timeout"):
-        tuning.run_distributed("a:b", timeout=0)
-
-
-def test_import_stays_free_of_tensorflow():
-    code = (
-        "import sys, helpers.tuning\n"
-        "print(sorted(m for m in ('tensorflow', 'keras', 'keras_tuner', 'pandas', "
-        "'matplotlib') if m in sys.modules))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPO_ROOT,
-        env=_child_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "[]"
 
 
 # --------------------------------------------------------------------------- figures
@@ -478,26 +368,89 @@ def test_plot_val_curves_one_line_per_setting(grid_run):
         tuning.plot_val_curves(df, metric="val_auc")
 
 
-def test_plot_mean_std_bars_one_bar_per_setting(grid_run):
+def test_plot_mean_std_dots_on_a_zoomed_axis(grid_run):
     plt = pytest.importorskip("matplotlib.pyplot")
+    from helpers import figures
+
     _, df, _, _ = grid_run
     summary = tuning.summary_table(df)
-    fig = tuning.plot_mean_std_bars(summary)
+    fig = figures.plot_mean_std(summary)
     try:
         ax = fig.axes[0]
-        assert len(ax.patches) == 4
-        widths = sorted(p.get_width() for p in ax.patches)
-        assert widths == pytest.approx(sorted(summary["mean"]))
         assert "best_val_accuracy" in ax.get_title()
         assert [t.get_text() for t in ax.get_yticklabels()][0] == "units=2, learning_rate=0.01"
         texts = [t.get_text() for t in ax.texts]
-        assert all(" ± " in t and t.endswith("(n=2)") for t in texts), texts
+        assert len(texts) == 4 and all(" ± " in t and "(n=2)" in t for t in texts), texts
+        low, high = ax.get_xlim()
+        near = summary["mean"] >= summary["mean"].max() - 0.10
+        assert low > 0 and low < (summary["mean"] - summary["std"])[near].min()  # zoomed, not 0
     finally:
         plt.close(fig)
     one_seed = summary.assign(std=float("nan"), n=1)
-    fig = tuning.plot_mean_std_bars(one_seed)
+    fig = figures.plot_mean_std(one_seed)
     try:  # one seed has no spread: no "± 0.0000", the label says so
         texts = [t.get_text() for t in fig.axes[0].texts]
-        assert all(t.endswith("(one seed)") and "±" not in t for t in texts), texts
+        assert all("(one seed)" in t and "±" not in t for t in texts), texts
     finally:
         plt.close(fig)
+
+
+def test_plot_mean_std_puts_a_failed_setting_at_the_edge():
+    plt = pytest.importorskip("matplotlib.pyplot")
+    import pandas as pd
+
+    from helpers import figures
+
+    summary = pd.DataFrame(
+        {"lr": [0.1, 0.01], "mean": [0.10, 0.98], "std": [0.001, 0.002], "n": [3, 3]}
+    )
+    fig = figures.plot_mean_std(summary)
+    try:
+        ax = fig.axes[0]
+        assert ax.get_xlim()[0] > 0.9  # the axis is about the good setting
+        assert any(t.get_text().endswith("off the axis") for t in ax.texts)
+    finally:
+        plt.close(fig)
+    with pytest.raises(KeyError, match="std"):
+        figures.plot_mean_std(summary.drop(columns="std"))
+
+
+# --------------------------------------------------------------------------- notebook 04's way
+
+
+def test_build_model_hp_with_a_study_grid_and_the_baseline_elsewhere(tmp_path):
+    """Notebook 04: build_model(hp) asks every setting with a default; a study's grid goes into
+    kt.HyperParameters with the seeds and tune_new_entries=False keeps the other defaults."""
+    import keras
+    import keras_tuner as kt
+
+    built = []
+
+    def build_model(hp):
+        keras.utils.set_random_seed(hp.Choice("seed", [0, 1], default=0))
+        units = hp.Choice("units", [2, 4], default=2)
+        learning_rate = hp.Choice("learning_rate", [0.01, 0.1], default=0.01)
+        built.append((units, learning_rate))
+        return _build({"units": units, "learning_rate": learning_rate})
+
+    hp = kt.HyperParameters()
+    hp.Choice("learning_rate", [0.01, 0.1])
+    hp.Choice("seed", [0, 1])
+    tuner = tuning.GridSearch(
+        build_model,
+        objective="val_accuracy",
+        hyperparameters=hp,
+        tune_new_entries=False,
+        directory=str(tmp_path),
+        project_name="study",
+        progress=False,
+    )
+    _search(tuner)
+    df = tuning.trials_table(tuner)
+    assert df.attrs["settings"] == ["learning_rate"]
+    assert _combos(df, ["learning_rate", "seed"]) == [(0.01, 0), (0.01, 1), (0.1, 0), (0.1, 1)]
+    assert {units for units, _ in built} == {2}  # outside the grid: the default
+    assert (df["n_epochs"] == FIT["epochs"]).all() and (df["wall_time_s"] > 0).all()
+    assert tuner.n_reloaded == 0
+    summary = tuning.summary_table(df)
+    assert list(summary["n"]) == [2, 2]
