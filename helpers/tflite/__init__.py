@@ -23,6 +23,7 @@ from helpers.tflite.convert import (
     convert_all,
     layer_error_table,
     model_input_shape,
+    quiet_logs,
     representative_dataset,
     validate_representative_data,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "convert_all",
     "layer_error_table",
     "model_input_shape",
+    "quiet_logs",
     "representative_dataset",
     "validate_representative_data",
     # tensors

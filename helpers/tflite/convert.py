@@ -103,8 +103,10 @@ def representative_dataset(samples: np.ndarray) -> Callable[[], Iterator[list[np
 
 
 @contextlib.contextmanager
-def _quiet():
-    """Silence the converter's prints, Python warnings and C++ log lines inside the block."""
+def quiet_logs():
+    """Silence, inside the block, what the converter and the interpreter print: the converter's
+    prints (its whole graph, and the temporary paths it saves to), Python warnings and C++ log lines
+    (e.g. "Created TensorFlow Lite XNNPACK delegate"). Used in notebook 08 and by :func:`convert`."""
     with (
         contextlib.redirect_stdout(io.StringIO()),
         warnings.catch_warnings(),
@@ -147,6 +149,7 @@ def convert(
 ) -> bytes:
     """Return the TFLite flatbuffer bytes of a Keras 3 or tf_keras ``model`` in ``mode``.
 
+    Defined in notebook 08, which writes the int8 converter's flags out once (section 1).
     Modes: ``float32``, ``dynamic`` (int8 weights, float compute), ``float16`` (float16 weights),
     ``int8`` (full integer, int8 input and output) and ``int16x8`` (int16 activations and I/O, int8
     weights). The integer modes are calibrated on ``representative_data``: float samples with the
@@ -162,7 +165,7 @@ def convert(
             representative_data, model_input_shape(model), min_samples
         )
     converter = _converter(model, mode, samples)
-    with _quiet():
+    with quiet_logs():
         model_bytes = bytes(converter.convert())
     if mode in INTEGER_MODES and check_integer_only:
         leftover = tensors.float_ops(model_bytes)
@@ -205,7 +208,7 @@ def layer_error_table(
     )
     # Optimize.DEFAULT with calibration data quantizes every op it can; input and output stay float.
     converter = _converter(model, "debug", samples)
-    with _quiet():
+    with quiet_logs():
         debugger = tf.lite.experimental.QuantizationDebugger(
             converter=converter, debug_dataset=representative_dataset(samples)
         )

@@ -81,6 +81,8 @@ def make_interpreter(data: ModelSource, num_threads: int = 1, use_xnnpack: bool 
 class TFLiteModel:
     """A TFLite model in LiteRT's interpreter that takes and returns float arrays, whatever its I/O types.
 
+    Defined in notebook 08, which writes the interpreter loop out once (quantize the input with the
+    input tensor's scale and zero point, ``invoke``, dequantize the output); :meth:`predict` runs it.
     ``use_xnnpack=False`` runs TFLite's own builtin kernels instead of the default XNNPACK delegate.
     """
 
