@@ -3,7 +3,8 @@
 #   ./kit.sh run [--quick] [--only 00 03 ...]   execute every notebook headless -> reports/summary.md
 #   ./kit.sh test [pytest args]                 ruff (lint + format check), unit tests of helpers and
 #                                               every notebook under nbval, quick mode; the shipped
-#                                               models also load in .venv-oldest (Colab's TF/Keras)
+#                                               models also load in .venv-oldest (Colab's TF/Keras);
+#                                               installs bubblewrap if missing (the grader's sandbox)
 # Environment: PYTHON (interpreter for the venv, default python3), KIT_VENV (default .venv).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -41,6 +42,19 @@ setup_oldest() {
   export KIT_OLDEST_PYTHON="$PWD/$venv/bin/python"
 }
 
+# The grader's sandbox (helpers/kit/assign/sandbox.py) needs bubblewrap; its tests run it for real.
+setup_sandbox() {
+  command -v bwrap >/dev/null && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "kit: installing bubblewrap (the grader's sandbox) with apt-get"
+    apt-get install -y -q bubblewrap >/dev/null 2>&1 \
+      || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q bubblewrap >/dev/null 2>&1; } \
+      || echo "kit: could not install bubblewrap; the sandbox tests will fail (install it: apt-get install bubblewrap)" >&2
+  else
+    echo "kit: bubblewrap (bwrap) is missing: the sandbox tests will fail; install it, e.g. sudo apt-get install bubblewrap" >&2
+  fi
+}
+
 cmd="${1:-}"
 [ $# -gt 0 ] && shift
 case "$cmd" in
@@ -56,6 +70,7 @@ case "$cmd" in
   test)
     setup_env
     setup_oldest
+    setup_sandbox
     echo "kit: ruff check and ruff format --check (line length 100, see pyproject.toml)"
     ruff check --quiet . && ruff format --check --quiet .
     KIT_MODE=quick python -m pytest --nbval-lax -q tests notebooks "$@"

@@ -97,6 +97,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         feedback_dir=args.feedback_dir,
         assignment=args.assignment,
         verbose=True,
+        sandbox=not args.no_sandbox,
     )
     print(f"{len(results)} submissions graded -> {args.out_csv}")
     return 0
@@ -151,8 +152,8 @@ def main(argv: list[str] | None = None) -> int:
         parents=[timeouts],
         help="grade a folder of submissions: one CSV + feedback/<student>.md",
         description="Grade <student>.ipynb files or <student>/ folders. Each runs in a fresh kernel "
-        "(KIT_MODE=quick) in a temporary folder holding only its copy; the instructor's check and "
-        "hidden cells replace whatever the student left.",
+        "(KIT_MODE=quick), sandboxed with bubblewrap, in a temporary folder holding only its copy; "
+        "the instructor's check and hidden cells replace whatever the student left.",
     )
     gra.add_argument("submissions", type=Path, help="folder of <student>.ipynb or <student>/")
     gra.add_argument("solution", type=Path, help="the solution notebook, or a folder holding it")
@@ -160,6 +161,11 @@ def main(argv: list[str] | None = None) -> int:
     gra.add_argument("--assignment", help="solution notebook name when SOLUTION is a folder")
     gra.add_argument(
         "--feedback-dir", type=Path, default=None, help="default: feedback/ beside the CSV"
+    )
+    gra.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="run the kernels without bubblewrap (only for trusted work; the CSV says 'none')",
     )
     gra.set_defaults(func=cmd_grade)
 

@@ -97,7 +97,8 @@ def graded(tmp_path_factory):
         "        open(value, 'w').write('overwritten')\n"
     )
     write("sneaky", _submission(student, {"q1": sneaky}))
-    # A student who knows the absolute path can write it (no sandbox): detected and undone.
+    # A student who knows the absolute path cannot write it in the sandbox (unsandboxed: detected
+    # and undone, see test_an_unsandboxed_run_detects_and_undoes_a_changed_solution).
     tamper = answers["q1"] + f"\n\nopen({str(solution)!r}, 'w').write('overwritten')\n"
     write("tamper", _submission(student, {"q1": tamper}))
     folder = subs / "folder_student"
@@ -122,7 +123,7 @@ def _points(row):
 
 
 def test_one_row_per_submission_with_header(graded):
-    assert graded["header"] == "student,q1,q2,total,max,status,reason"
+    assert graded["header"] == "student,q1,q2,total,max,status,sandbox,reason"
     assert set(graded["rows"]) == {
         "full", "blank", "broken_json", "loop", "kill", "no_checks", "lost_cells",
         "hidden_fails", "sneaky", "tamper", "folder_student",
@@ -166,7 +167,23 @@ def test_solution_folder_is_out_of_reach(graded):
     assert _sha(graded["solution"]) == graded["before"]
     assert _points(graded["rows"]["sneaky"]) == ("2", "0", "2", "5", "ok")
     tamper = graded["rows"]["tamper"]
-    assert tamper["status"] == "tampered" and "restored" in tamper["reason"]
+    assert _points(tamper) == ("0", "0", "0", "5", "ok") and tamper["sandbox"] == "bwrap"
+    assert "FileNotFoundError" in tamper["reason"] or "PermissionError" in tamper["reason"]
+
+
+def test_an_unsandboxed_run_detects_and_undoes_a_changed_solution(tmp_path):
+    solution = tmp_path / "instructor" / "solution.ipynb"
+    solution.parent.mkdir()
+    shutil.copyfile(FIXTURE, solution)
+    before = _sha(solution)
+    student = nbformat.read(generate(solution, tmp_path / "release"), as_version=4)
+    tamper = _solutions()["q1"] + f"\n\nopen({str(solution)!r}, 'w').write('overwritten')\n"
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    nbformat.write(_submission(student, {"q1": tamper}), subs / "tamper.ipynb")
+    (row,) = grade(subs, solution, tmp_path / "g.csv", timeout=CELL_TIMEOUT, sandbox=False)
+    assert row.status == "tampered" and "restored" in row.reason and row.sandbox == "none"
+    assert _sha(solution) == before
 
 
 def test_feedback_file_lists_each_exercise_and_first_failure(graded):

@@ -9,9 +9,12 @@ The graded notebook runs in a fresh kernel (nbclient; the ``python3`` kernel spe
 jupyter_client starts with the current interpreter, as ``scripts/run_notebooks.py`` does) with
 ``KIT_MODE=quick``, a timeout per cell and per notebook, ``allow_errors`` so one failed exercise
 does not stop the others, and as working directory a fresh temporary folder holding only a copy of
-the submission. The solution is read into memory once, before any submission runs, and its path
-is never given to the kernel. This is not a sandbox: student code runs as the grading user, so
-grade untrusted submissions in a container or a throw-away account.
+the submission. The solution and every submission are read into memory before any submission
+runs. By default each kernel runs in a sandbox (:mod:`helpers.kit.assign.sandbox`: bubblewrap, a
+user of its own, no network, read-only system, the instructor's folders hidden, resource limits,
+every process gone when it ends); without bubblewrap, grading refuses to start unless asked to run
+unsandboxed, and every row then says so. The verdicts still come from the kernel's own messages
+(README, "Threat model").
 
 Points are all or nothing per exercise: full points when its exercise cell(s) and every visible
 and hidden check cell ran without an error, else 0.
@@ -19,11 +22,11 @@ and hidden check cell ran without an error, else 0.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
 import os
 import re
-import shutil
 import tempfile
 import time
 from collections.abc import Iterable
@@ -31,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from helpers.kit.assign import sandbox as sandboxing
 from helpers.kit.assign.notebook import (
     Exercise,
     FormatError,
@@ -41,11 +45,25 @@ from helpers.kit.assign.notebook import (
     student_notebook,
 )
 
+DEFAULT_LIMITS = sandboxing.Limits()
 DEFAULT_CELL_TIMEOUT = 60.0
 DEFAULT_NOTEBOOK_TIMEOUT = 600.0
 KERNEL_NAME = "python3"  # like scripts/run_notebooks.py; "python" in its argv = sys.executable
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 STATUSES = ("ok", "timeout", "kernel_died", "invalid_notebook", "no_exercises", "tampered", "error")
+
+
+class SandboxUnavailable(RuntimeError):
+    """Grading was asked to sandbox the kernels and cannot (the message says why and what to do)."""
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """How to sandbox a kernel: the instructor's folders to hide, the limits, the worker slot."""
+
+    hidden: tuple[Path, ...] = ()
+    limits: sandboxing.Limits = DEFAULT_LIMITS
+    slot: int = 0
 
 
 @dataclass
@@ -77,6 +95,7 @@ class SubmissionResult:
     exercises: dict[str, ExerciseResult] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    sandbox: str = "none"  # "bwrap" when the kernel ran in the sandbox
 
     @property
     def total(self) -> float:
@@ -212,8 +231,9 @@ def run_graded(
     workdir: Path,
     cell_timeout: float = DEFAULT_CELL_TIMEOUT,
     notebook_timeout: float = DEFAULT_NOTEBOOK_TIMEOUT,
+    sandbox: Sandbox | None = None,
 ) -> tuple[str, str]:
-    """Run ``nb`` cell by cell in a fresh kernel in ``workdir``; fill ``results``.
+    """Run ``nb`` cell by cell in a fresh kernel in ``workdir`` (sandboxed if ``sandbox``); fill ``results``.
 
     Returns ``(status, reason)``: ``ok``, ``timeout`` or ``kernel_died``.
     """
@@ -227,8 +247,13 @@ def run_graded(
             self.timed_out = True
             return await super()._async_handle_timeout(timeout, cell)
 
+    km = None
+    if sandbox is not None:
+        sandboxing.make_scratch(workdir, sandbox.slot)
+        km = sandboxing.kernel_manager(workdir, list(sandbox.hidden), sandbox.limits, sandbox.slot)
     client = _Client(
         nb,
+        km=km,
         kernel_name=KERNEL_NAME,
         allow_errors=True,
         interrupt_on_timeout=True,
@@ -237,46 +262,73 @@ def run_graded(
         resources={"metadata": {"path": str(workdir)}},
     )
     status, reason = "ok", ""
-    with client.setup_kernel(cwd=str(workdir), env=_kernel_env()):
-        deadline = time.monotonic() + notebook_timeout  # kernel start-up does not count
-        for index, (cell, result) in enumerate(zip(nb.cells, results)):
-            where = f"cell {index + 1}" + (
-                f" ({result.role} {result.exercise})" if result.exercise else " (set-up)"
-            )
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                status = "timeout"
-                reason = reason or (
-                    f"the notebook exceeded its {notebook_timeout:g} s limit before {where}"
+    try:
+        with _started(client, workdir) as problem:
+            if problem:
+                return "kernel_died", problem
+            deadline = time.monotonic() + notebook_timeout  # kernel start-up does not count
+            for index, (cell, result) in enumerate(zip(nb.cells, results)):
+                where = f"cell {index + 1}" + (
+                    f" ({result.role} {result.exercise})" if result.exercise else " (set-up)"
                 )
-                break
-            by_budget = remaining < cell_timeout
-            client.timeout = max(1, round(min(cell_timeout, remaining)))
-            client.timed_out = False
-            try:
-                client.execute_cell(cell, index)
-            except DeadKernelError:
-                result.status, result.message = "error", "the kernel died while running this cell"
-                return "kernel_died", f"the kernel died in {where}"
-            errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-            if client.timed_out:
-                status = "timeout"
-                result.status = "timeout"
-                if by_budget:
-                    result.message = f"the notebook reached its {notebook_timeout:g} s limit here"
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    status = "timeout"
                     reason = reason or (
-                        f"the notebook exceeded its {notebook_timeout:g} s limit in {where}"
+                        f"the notebook exceeded its {notebook_timeout:g} s limit before {where}"
                     )
+                    break
+                by_budget = remaining < cell_timeout
+                client.timeout = max(1, round(min(cell_timeout, remaining)))
+                client.timed_out = False
+                try:
+                    client.execute_cell(cell, index)
+                except DeadKernelError:
+                    result.status, result.message = (
+                        "error",
+                        "the kernel died while running this cell",
+                    )
+                    return "kernel_died", f"the kernel died in {where}"
+                errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+                if client.timed_out:
+                    status = "timeout"
+                    result.status = "timeout"
+                    if by_budget:
+                        result.message = (
+                            f"the notebook reached its {notebook_timeout:g} s limit here"
+                        )
+                        reason = reason or (
+                            f"the notebook exceeded its {notebook_timeout:g} s limit in {where}"
+                        )
+                    else:
+                        result.message = f"this cell did not finish within {client.timeout} s"
+                        reason = reason or f"{where} exceeded the {client.timeout} s cell limit"
+                elif errors:
+                    result.status = "error"
+                    ename, evalue = errors[0].get("ename", ""), errors[0].get("evalue", "")
+                    result.message = _ANSI.sub("", f"{ename}: {evalue}")
                 else:
-                    result.message = f"this cell did not finish within {client.timeout} s"
-                    reason = reason or f"{where} exceeded the {client.timeout} s cell limit"
-            elif errors:
-                result.status = "error"
-                ename, evalue = errors[0].get("ename", ""), errors[0].get("evalue", "")
-                result.message = _ANSI.sub("", f"{ename}: {evalue}")
-            else:
-                result.status = "ok"
+                    result.status = "ok"
+    finally:
+        # nbclient shuts down only the kernels it created: this kills the sandbox
+        if km is not None:
+            sandboxing.stop(km, sandbox.slot)
     return status, reason
+
+
+@contextlib.contextmanager
+def _started(client: Any, workdir: Path):
+    """Start ``client``'s kernel in ``workdir``; yield None, or why it did not start."""
+    try:
+        context = client.setup_kernel(cwd=str(workdir), env=_kernel_env())
+        context.__enter__()
+    except RuntimeError as err:  # e.g. "Kernel died before replying to kernel_info"
+        yield f"the kernel did not start: {err}"
+        return
+    try:
+        yield None
+    finally:
+        context.__exit__(None, None, None)
 
 
 def score(solution: Solution, results: list[CellResult], present: Iterable[str]) -> dict:
@@ -315,19 +367,26 @@ def grade_notebook(
     student: str,
     cell_timeout: float = DEFAULT_CELL_TIMEOUT,
     notebook_timeout: float = DEFAULT_NOTEBOOK_TIMEOUT,
+    data: bytes | None = None,
+    sandbox: Sandbox | None = None,
 ) -> SubmissionResult:
-    """Grade one submission file; never raises (problems become the row's status and reason)."""
+    """Grade one submission; never raises (problems become the row's status and reason).
+
+    ``data`` is the submission's content read beforehand (default: read ``submission_path`` now);
+    ``sandbox`` runs the kernel in the sandbox.
+    """
     import nbformat
 
     start = time.monotonic()
-    result = SubmissionResult(student, "error")
+    result = SubmissionResult(student, "error", sandbox="bwrap" if sandbox else "none")
     zero = {
         name: ExerciseResult(name, 0, ex.points, False, "not graded")
         for name, ex in solution.exercises.items()
     }
     try:
         try:
-            submission = nbformat.read(str(submission_path), as_version=4)
+            data = Path(submission_path).read_bytes() if data is None else data
+            submission = nbformat.reads(data.decode("utf-8"), as_version=4)
         except Exception as exc:  # invalid JSON, not a notebook, unreadable
             result.status = "invalid_notebook"
             result.reason = f"not a readable notebook: {type(exc).__name__}: {str(exc)[:150]}"
@@ -345,8 +404,8 @@ def grade_notebook(
             return result
         with tempfile.TemporaryDirectory(prefix="kit-grade-", ignore_cleanup_errors=True) as tmp:
             workdir = Path(tmp)
-            shutil.copyfile(submission_path, workdir / "submission.ipynb")
-            status, reason = run_graded(nb, cells, workdir, cell_timeout, notebook_timeout)
+            (workdir / "submission.ipynb").write_bytes(data)
+            status, reason = run_graded(nb, cells, workdir, cell_timeout, notebook_timeout, sandbox)
         result.exercises = score(solution, cells, present)
         result.status = status
         missing = [n for n in solution.exercises if n not in present]
@@ -403,7 +462,7 @@ def write_csv(results: list[SubmissionResult], solution: Solution, out_csv: Path
     out_csv.parent.mkdir(parents=True, exist_ok=True)
     with open(out_csv, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["student", *names, "total", "max", "status", "reason"])
+        writer.writerow(["student", *names, "total", "max", "status", "sandbox", "reason"])
         for r in results:
             points = [
                 _fmt_points(r.exercises[n].points) if n in r.exercises else "0" for n in names
@@ -415,6 +474,7 @@ def write_csv(results: list[SubmissionResult], solution: Solution, out_csv: Path
                     _fmt_points(r.total),
                     _fmt_points(solution.max_points),
                     r.status,
+                    r.sandbox,
                     r.reason,
                 ]
             )
@@ -457,41 +517,40 @@ def grade(
     feedback_dir: str | Path | None = None,
     assignment: str | None = None,
     verbose: bool = False,
+    sandbox: bool = True,
+    limits: sandboxing.Limits = DEFAULT_LIMITS,
 ) -> list[SubmissionResult]:
     """Grade every submission in ``submissions_dir``; write the CSV and one feedback file each.
 
     ``solution``: the solution notebook, or a folder holding it (``assignment`` picks one by name).
-    Submissions are ``<student>.ipynb`` files or ``<student>/`` folders with one notebook.
-    ``timeout`` is per cell, ``notebook_timeout`` per submission (seconds). Feedback files go to
-    ``feedback_dir`` (default: a ``feedback/`` folder beside the CSV).
+    Submissions are ``<student>.ipynb`` files or ``<student>/`` folders with one notebook; all are
+    read into memory before any runs. ``timeout`` is per cell, ``notebook_timeout`` per submission
+    (seconds). Feedback files go to ``feedback_dir`` (default: a ``feedback/`` folder beside the
+    CSV). ``sandbox=False`` runs kernels unsandboxed (every row says so); with ``sandbox=True``
+    (the default) a machine without bubblewrap raises :class:`SandboxUnavailable`.
     """
-    sol = find_solution(solution, assignment)  # read once, before any student code runs
-    guarded = _guard(solution, sol.name)
     out_csv = Path(out_csv)
     feedback_dir = Path(feedback_dir) if feedback_dir else out_csv.parent / "feedback"
+    box = (
+        _sandbox_for(submissions_dir, solution, out_csv, feedback_dir, limits) if sandbox else None
+    )
+    sol = find_solution(solution, assignment)  # read once, before any student code runs
+    guarded = _guard(solution, sol.name)
+    found = find_submissions(submissions_dir, sol.name)
+    contents = {student: path.read_bytes() for student, path, _ in found if path is not None}
     results = []
-    for student, path, problem in find_submissions(submissions_dir, sol.name):
+    for student, path, problem in found:
         if path is None:
-            result = SubmissionResult(
-                student,
-                "invalid_notebook",
-                problem,
-                {
-                    n: ExerciseResult(n, 0, ex.points, False, problem)
-                    for n, ex in sol.exercises.items()
-                },
-            )
+            zero = {
+                n: ExerciseResult(n, 0, ex.points, False, problem)
+                for n, ex in sol.exercises.items()
+            }
+            result = SubmissionResult(student, "invalid_notebook", problem, zero)
         else:
-            result = grade_notebook(sol, path, student, timeout, notebook_timeout)
-        changed = [p for p, data in guarded.items() if _read_bytes(p) != data]
-        if changed:  # not a sandbox: detect a submission that found the solution and wrote to it
-            for p in changed:
-                p.write_bytes(guarded[p])
-            result.status = "tampered"
-            result.reason = (
-                f"the solution file {changed[0].name} changed while this submission ran; "
-                "restored it; grade this submission by hand"
+            result = grade_notebook(
+                sol, path, student, timeout, notebook_timeout, contents[student], box
             )
+        _restore_if_changed(guarded, result)
         results.append(result)
         if verbose:
             print(
@@ -505,6 +564,35 @@ def grade(
         safe = re.sub(r"[^\w.-]", "_", result.student)
         (feedback_dir / f"{safe}.md").write_text(feedback_markdown(result, sol), encoding="utf-8")
     return results
+
+
+def _sandbox_for(submissions_dir, solution, out_csv, feedback_dir, limits) -> Sandbox:
+    """Return the sandbox that hides the instructor's folders, or raise SandboxUnavailable."""
+    reason = sandboxing.bwrap_missing_reason()
+    if reason:
+        raise SandboxUnavailable(
+            f"cannot sandbox the submissions' kernels: {reason}. Install bubblewrap, or grade "
+            "without a sandbox with --no-sandbox (every row of the CSV then says 'none'; do that "
+            "only for work you trust)"
+        )
+    solution = Path(solution).resolve()
+    hidden = {Path(submissions_dir).resolve(), solution if solution.is_dir() else solution.parent}
+    hidden |= {out_csv.resolve().parent, feedback_dir.resolve()}
+    feedback_dir.mkdir(parents=True, exist_ok=True)
+    return Sandbox(tuple(sorted(hidden)), limits)
+
+
+def _restore_if_changed(guarded: dict[Path, bytes], result: SubmissionResult) -> None:
+    """Put back the solution file if it changed while ``result``'s submission ran, and say so."""
+    changed = [p for p, data in guarded.items() if _read_bytes(p) != data]
+    if changed:  # the sandbox hides it; this catches an unsandboxed run that wrote to it
+        for p in changed:
+            p.write_bytes(guarded[p])
+        result.status = "tampered"
+        result.reason = (
+            f"the solution file {changed[0].name} changed while this submission ran; "
+            "restored it; grade this submission by hand"
+        )
 
 
 def _read_bytes(path: Path) -> bytes | None:

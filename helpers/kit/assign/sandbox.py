@@ -1,0 +1,245 @@
+"""A sandbox for one submission's kernel: bubblewrap, an unprivileged user, resource limits.
+
+The kernel that runs a student's code is started, when grading as root, as::
+
+    bwrap --ro-bind / / --tmpfs /tmp ... --unshare-pid --unshare-net ...   # read-only, no network
+      setpriv --reuid=U --regid=U --clear-groups    # a user of its own: no root, no capabilities
+        prlimit --data=... --nproc=... --cpu=... --fsize=...
+          python -m ipykernel_launcher -f <connection file>
+
+(as an ordinary user, bwrap makes a user namespace instead and setpriv is left out)
+so it sees a read-only file system with a private ``/tmp``, its own scratch folder (the only place
+it can write), empty folders over the instructor's (solutions, submissions, grades), no network,
+its own process namespace (every process it starts dies with it), and limits on memory, processes
+(``RLIMIT_NPROC``: a fork bomb stops there; it counts per user, so each worker slot has its own
+user id), CPU time and file size. It talks to the grader over Unix sockets in the scratch folder
+(ZeroMQ's ``ipc`` transport), since it has no network.
+
+What it does not stop: the kernel still reports its own errors, so code that rewrites IPython's
+error reporting inside its process can hide a failed check from the kernel's messages (the judge
+must leave the student's process for that; see README, "Threat model").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import zmq
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
+from traitlets import Int, List, Unicode
+
+FIRST_UID = 61000  # worker slot k runs as uid/gid FIRST_UID + k; no /etc/passwd entry is needed
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one sandboxed kernel (per process; ``processes`` per sandbox user).
+
+    ``memory_mb`` caps each process's data segment (heap and anonymous mappings: ``RLIMIT_DATA``),
+    ``processes`` its user's processes and threads (TensorFlow starts a few dozen threads),
+    ``cpu_seconds`` its CPU time, ``file_mb`` the size of any file it writes.
+    """
+
+    memory_mb: int = 6144
+    processes: int = 512
+    cpu_seconds: int = 1800
+    file_mb: int = 512
+
+
+def bwrap_missing_reason() -> str | None:
+    """Return why bubblewrap cannot sandbox kernels here, or None if it can (a probe is run)."""
+    if not sys.platform.startswith("linux"):
+        return f"bubblewrap needs Linux; this is {sys.platform}"
+    missing = [tool for tool in ("bwrap", "setpriv", "prlimit") if shutil.which(tool) is None]
+    if missing:
+        return (
+            f"{', '.join(missing)} not found: install bubblewrap (Debian/Ubuntu: "
+            "`apt-get install -y bubblewrap`; setpriv and prlimit come with util-linux)"
+        )
+    probe = ["bwrap", "--ro-bind", "/", "/", *_namespaces(), *_drop_user(0), "true"]
+    done = subprocess.run(probe, capture_output=True, text=True)
+    if done.returncode != 0:
+        return f"bubblewrap is installed but cannot start a sandbox here: {done.stderr.strip()}"
+    return None
+
+
+def _namespaces() -> list[str]:
+    """Return bwrap's namespace options: a user namespace only when not root (root drops its user)."""
+    common = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts"]
+    common += ["--unshare-cgroup-try", "--die-with-parent", "--new-session"]
+    return common if os.geteuid() == 0 else ["--unshare-user", *common]
+
+
+def _drop_user(slot: int) -> list[str]:
+    """Return the command that switches from root to worker slot ``slot``'s own user ([] if not root).
+
+    ``RLIMIT_NPROC`` is never enforced for root, and a user of its own per slot keeps one
+    submission's fork bomb from using up another's quota.
+    """
+    if os.geteuid() != 0:
+        return []
+    uid = FIRST_UID + slot
+    return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
+
+
+def _process_quota(limits: Limits) -> int:
+    """Return RLIMIT_NPROC: ``limits.processes``, plus what an ordinary user already runs."""
+    if os.geteuid() == 0:
+        return limits.processes  # the slot's user runs nothing else
+    uid, tasks = os.getuid(), 0
+    for task in Path("/proc").glob("[0-9]*/task/[0-9]*"):
+        try:
+            tasks += task.stat().st_uid == uid
+        except OSError:
+            continue
+    return tasks + limits.processes
+
+
+def _reachable_binds(paths: list[Path]) -> list[str]:
+    """Return bwrap options that let another user reach ``paths`` under folders closed to others.
+
+    The first closed ancestor of each path (e.g. ``/root``, mode 700, holding the interpreter of
+    ``pyenv``) becomes an empty, traversable tmpfs, and its entry on the way to the path (e.g.
+    ``/root/.pyenv``) is bound back read-only: the sandbox sees that and nothing else of it.
+    """
+    closed: dict[Path, set[Path]] = {}
+    for path in paths:
+        chain = [*reversed(path.parents), path]
+        for ancestor, entry in zip(chain[1:], chain[2:]):
+            if not ancestor.stat().st_mode & 0o001:
+                closed.setdefault(ancestor, set()).add(entry)
+                break
+    argv: list[str] = []
+    for ancestor, inner in sorted(closed.items()):
+        argv += ["--perms", "0755", "--tmpfs", str(ancestor)]
+        for path in sorted(inner):
+            argv += ["--ro-bind", str(path), str(path)]
+    return argv
+
+
+def needed_paths() -> list[Path]:
+    """Return the folders a kernel needs to read: the interpreter's installation and the kit's."""
+    import helpers
+
+    kit_root = Path(helpers.__file__).resolve().parent.parent
+    found = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), kit_root}
+    found.add(Path(sys.executable).resolve().parent.parent)
+    return sorted(found)
+
+
+def sandbox_prefix(scratch: Path, hidden: list[Path], limits: Limits, slot: int = 0) -> list[str]:
+    """Return the command that runs the kernel command after it inside the sandbox.
+
+    ``scratch`` is the one writable folder (also the working directory and HOME); every folder of
+    ``hidden`` is covered by an empty one (a file by /dev/null).
+    """
+    argv = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    argv += ["--tmpfs", "/tmp", "--tmpfs", "/dev/shm", *_reachable_binds(needed_paths())]
+    for path in hidden:
+        if path.is_dir():
+            argv += ["--tmpfs", str(path)]
+        elif path.exists():
+            argv += ["--ro-bind", "/dev/null", str(path)]
+    argv += ["--bind", str(scratch), str(scratch), "--chdir", str(scratch), *_namespaces()]
+    # ipykernel would watch JPY_PARENT_PID, a pid its namespace cannot see, and quit at once
+    argv += ["--unsetenv", "JPY_PARENT_PID", "--setenv", "HOME", str(scratch)]
+    argv += ["--setenv", "IPYTHONDIR", str(scratch / ".ipython"), "--setenv", "MPLCONFIGDIR"]
+    argv += [str(scratch / ".matplotlib"), "--setenv", "PYTHONDONTWRITEBYTECODE", "1"]
+    argv += [*_drop_user(slot), "prlimit", f"--data={limits.memory_mb * 2**20}"]
+    argv += [f"--nproc={_process_quota(limits)}", f"--cpu={limits.cpu_seconds}"]
+    return [*argv, f"--fsize={limits.file_mb * 2**20}", "--"]
+
+
+def make_scratch(folder: Path, slot: int) -> None:
+    """Give ``folder`` (a fresh temporary folder) to worker slot ``slot``'s user, so it can write there."""
+    if os.geteuid() == 0:
+        uid = FIRST_UID + slot
+        os.chown(folder, uid, uid)
+        for path in folder.iterdir():
+            os.chown(path, uid, uid)
+    os.chmod(folder, 0o700)
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernel starts inside :func:`sandbox_prefix` and talks over ``ipc``.
+
+    Interrupts go as messages (the kernel signals itself): a signal to bwrap would not reach it.
+    """
+
+    prefix = List(Unicode(), help="the sandbox command put before the kernel command")
+    owner = Int(-1, help="uid that must be able to read the connection file (-1: no change)")
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        return [*self.prefix, *super().format_kernel_cmd(extra_arguments)]
+
+    async def interrupt_kernel(self) -> None:
+        try:
+            await super().interrupt_kernel()
+        except zmq.ZMQError as err:  # a broken control socket: the time limits still stop the run
+            self.log.warning("could not interrupt the sandboxed kernel: %s", err)
+
+    def write_connection_file(self, **kwargs) -> None:
+        super().write_connection_file(**kwargs)
+        if self.owner >= 0:  # jupyter_client writes it 0600 for the grading user
+            os.chown(self.connection_file, self.owner, self.owner)
+
+
+def kernel_manager(
+    scratch: Path, hidden: list[Path], limits: Limits, slot: int = 0
+) -> SandboxedKernelManager:
+    """Return the manager of a sandboxed ``python3`` kernel working in ``scratch``."""
+    km = SandboxedKernelManager(
+        kernel_name="python3",
+        transport="ipc",
+        ip=str(scratch / "kernel"),
+        connection_file=str(scratch / "connection.json"),
+        prefix=sandbox_prefix(scratch, hidden, limits, slot),
+        owner=FIRST_UID + slot if os.geteuid() == 0 else -1,
+    )
+    km.kernel_spec.interrupt_mode = "message"
+    return km
+
+
+def stop(km: SandboxedKernelManager, slot: int = 0) -> None:
+    """Kill the sandboxed kernel and everything in its process namespace; never raise.
+
+    As root, also wait until slot ``slot``'s user runs nothing (a fork bomb's last processes
+    would otherwise eat the next submission's process quota), killing stragglers.
+    """
+    try:
+        run_sync(km.shutdown_kernel)(now=True)
+    except Exception:  # sockets or kernel already gone: kill bwrap, which takes the namespace along
+        process = getattr(km.provisioner, "process", None)
+        if process is not None and process.poll() is None:
+            process.kill()
+    if os.geteuid() == 0:
+        _reap(FIRST_UID + slot)
+
+
+def _reap(uid: int, seconds: float = 20.0) -> None:
+    """Kill every process of ``uid`` until none is left (or ``seconds`` have passed)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        pids = [int(p.name) for p in Path("/proc").glob("[0-9]*") if _owner(p) == uid]
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.1)
+
+
+def _owner(proc: Path) -> int | None:
+    try:
+        return proc.stat().st_uid
+    except OSError:
+        return None
