@@ -16,6 +16,7 @@ import csv
 import hashlib
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -193,3 +194,32 @@ def test_the_reasons_name_what_stopped_each_attack(attacked):
     ), rows["h_write_outside"]
     assert "FileNotFoundError" in rows["i_read_solution"]["reason"], rows["i_read_solution"]
     assert "gaierror" in rows["j_network"]["reason"] or "OSError" in rows["j_network"]["reason"]
+
+
+def test_a_kit_under_tmp_comes_back_read_only_after_the_private_tmp(monkeypatch, tmp_path):
+    from helpers.kit.assign import sandbox
+
+    checkout = Path(tempfile.mkdtemp(prefix="ci-checkout-", dir="/tmp"))
+    checkout.chmod(0o755)
+    kit = checkout / "kit"
+    kit.mkdir()
+    monkeypatch.setattr(sandbox, "needed_paths", lambda: [kit])
+    argv = sandbox.sandbox_prefix(tmp_path, [], sandbox.Limits())
+    tmp_at = argv.index("--tmpfs")
+    assert argv[tmp_at + 1] == "/tmp"
+    bind_at = argv.index(str(kit))
+    assert argv[bind_at - 1] == "--ro-bind" and bind_at > tmp_at
+    with pytest.raises(ValueError, match=f"cannot hide {checkout}: the kernel needs"):
+        sandbox.sandbox_prefix(tmp_path, [checkout], sandbox.Limits())
+    shutil.rmtree(checkout)
+
+
+def test_grades_written_into_the_kit_hide_files_not_the_kit(tmp_path):
+    from helpers.kit.assign.grader import _sandbox_for
+
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    solution = REPO_ROOT / "notebooks" / "00_setup_and_data.ipynb"
+    box = _sandbox_for(subs, solution, REPO_ROOT / "grades.csv", tmp_path / "feedback", None)
+    assert subs.resolve() in box.hidden and (REPO_ROOT / "notebooks").resolve() in box.hidden
+    assert REPO_ROOT not in box.hidden and (tmp_path / "feedback").resolve() in box.hidden

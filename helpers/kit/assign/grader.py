@@ -575,10 +575,19 @@ def _sandbox_for(submissions_dir, solution, out_csv, feedback_dir, limits) -> Sa
             "without a sandbox with --no-sandbox (every row of the CSV then says 'none'; do that "
             "only for work you trust)"
         )
-    solution = Path(solution).resolve()
-    hidden = {Path(submissions_dir).resolve(), solution if solution.is_dir() else solution.parent}
-    hidden |= {out_csv.resolve().parent, feedback_dir.resolve()}
     feedback_dir.mkdir(parents=True, exist_ok=True)
+    solution = Path(solution).resolve()
+    folders = [Path(submissions_dir), solution if solution.is_dir() else solution.parent]
+    folders += [out_csv.parent, feedback_dir]
+    needed = sandboxing.needed_paths()
+    hidden = set()
+    for folder in (f.resolve() for f in folders):
+        if any(folder == p or folder in p.parents for p in needed):
+            # e.g. the solutions in the kit's notebooks/, a CSV in the kit's root: hide the files
+            files = [*folder.glob("*.ipynb"), *folder.glob("*.csv")]
+            hidden |= {f for f in files if f.is_file()}
+        else:
+            hidden.add(folder)
     return Sandbox(tuple(sorted(hidden)), limits)
 
 

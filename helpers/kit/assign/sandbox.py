@@ -142,9 +142,18 @@ def sandbox_prefix(scratch: Path, hidden: list[Path], limits: Limits, slot: int 
     ``scratch`` is the one writable folder (also the working directory and HOME); every folder of
     ``hidden`` is covered by an empty one (a file by /dev/null).
     """
+    needed = needed_paths()
     argv = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-    argv += ["--tmpfs", "/tmp", "--tmpfs", "/dev/shm", *_reachable_binds(needed_paths())]
+    argv += ["--tmpfs", "/tmp", "--tmpfs", "/dev/shm", *_reachable_binds(needed)]
+    for path in needed:  # a kit or interpreter under /tmp (a CI checkout) comes back, read-only
+        if Path("/tmp") in path.parents:
+            argv += ["--ro-bind", str(path), str(path)]
     for path in hidden:
+        if any(path == p or path in p.parents for p in needed):
+            raise ValueError(
+                f"cannot hide {path}: the kernel needs {path} to run (it holds the kit or the "
+                "interpreter); keep submissions, solutions and grades outside it"
+            )
         if path.is_dir():
             argv += ["--tmpfs", str(path)]
         elif path.exists():
