@@ -25,7 +25,7 @@ import pytest
 
 from helpers.kit.assign import generate, grade
 from helpers.kit.assign.notebook import cell_role
-from helpers.kit.assign.sandbox import FIRST_UID
+from helpers.kit.assign.sandbox import FIRST_UID, Limits
 
 FIXTURE = Path(__file__).parent / "fixtures" / "assign" / "solution.ipynb"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -118,7 +118,8 @@ def attacked(tmp_path_factory):
     nbformat.write(_with_answers(student, solved), subs / "z_solved_after.ipynb")
     before = {p: _sha(p) for p in [*KIT_FILES, solution, *subs.glob("*.ipynb")]}
     start = time.monotonic()
-    grade(subs, solution, root / "grades" / "grades.csv", timeout=8, notebook_timeout=40)
+    limits = Limits(processes=128)  # enough for a kernel; a fork bomb spins fewer processes
+    grade(subs, solution, root / "grades" / "grades.csv", 8, 40, limits=limits)
     seconds = time.monotonic() - start
     time.sleep(1)
     with open(root / "grades" / "grades.csv", newline="", encoding="utf-8") as handle:
