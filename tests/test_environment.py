@@ -61,7 +61,7 @@ def test_the_kits_own_environment_passes_its_version_guard():
 
 def test_requirement_ranges_come_from_requirements_txt():
     ranges = environment._requirement_ranges()
-    assert ranges["tensorflow"] == ">=2.17,<2.22" and ranges["keras"] == ">=3.5,<4"
+    assert ranges["tensorflow"] == ">=2.20,<2.22" and ranges["keras"] == ">=3.13,<4"
     assert set(ranges) == set(environment.GUARDED_PACKAGES)
 
 
