@@ -41,25 +41,27 @@ REPO_ROOT = Path.cwd().parent if Path("../helpers").is_dir() else Path.cwd()
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))"""
 
-ENVIRONMENT = """# Environment report, version guard and run mode (KIT_MODE=quick for a fast smoke run; full is the default).
-from helpers.kit.environment import print_environment, quiet_tensorflow
+ENVIRONMENT = """# extra code: environment report, version guard and run mode (KIT_MODE=quick: small data, few epochs)
+from helpers import kit
 
-quiet_tensorflow()  # before TensorFlow is imported: keeps its log noise out of the outputs
-from helpers.kit import config
+SEED = kit.start()  # quiet TensorFlow logs, print versions, CPU and run mode, seed 42"""
 
-print_environment()  # warns if TensorFlow, Keras or Python are outside requirements.txt's ranges
-SEED = config.set_seed(42)"""
+FINISH = """# extra code: the goals of helpers/kit/targets/nb{number}.py (floors asserted), the results file
+kit.finish("{name}", some_metric=0.0)"""
 
 
 def standard_cells(name: str, title: str, goals: list[str]) -> list:
-    """Return the three opening cells every kit notebook starts with."""
+    """Return the opening cells every kit notebook starts with, and its closing results cell."""
     badge = (
         f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
         f"(https://colab.research.google.com/github/{REPO_SLUG}/blob/main/notebooks/{name}.ipynb)"
     )
     goal_lines = "\n".join(f"- {g}" for g in goals)
     intro = f"# {title}\n\n{badge}\n\n**You will learn**\n{goal_lines}"
-    return [new_markdown_cell(intro), new_code_cell(BOOTSTRAP), new_code_cell(ENVIRONMENT)]
+    environment = new_code_cell(ENVIRONMENT, metadata={"kit": {"setup": True}})
+    finish = new_code_cell(FINISH.format(number=name[:2], name=name))
+    outro = new_markdown_cell("## What we learned\n\n- ...\n\nNext: ...")
+    return [new_markdown_cell(intro), new_code_cell(BOOTSTRAP), environment, finish, outro]
 
 
 def notebook_from_cells(cells: list):
