@@ -170,7 +170,14 @@ def main(argv: list[str] | None = None) -> int:
     gra.set_defaults(func=cmd_grade)
 
     args = parser.parse_args(argv)
-    return args.func(args)
+    from helpers.kit.assign.grader import SandboxUnavailable
+    from helpers.kit.assign.notebook import FormatError
+
+    try:
+        return args.func(args)
+    except (FormatError, SandboxUnavailable, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)  # one line that names the file and the fix
+        return 2
 
 
 if __name__ == "__main__":

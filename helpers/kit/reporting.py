@@ -165,12 +165,13 @@ def check_targets(targets: Sequence[Target], title: str = "Targets") -> Any:
     return table
 
 
-def finish(notebook: str, headline: list[str] | None = None, **metrics: Any) -> Path:
+def finish(notebook: str, headline: list[str] | None = None, **metrics: Any) -> None:
     """A notebook's last cell: print its goals' verdicts, assert their floors, write its results file.
 
     ``metrics`` are the measured numbers (plain floats, ints or strings; fractions as fractions).
     Goals come from ``helpers/kit/targets/nbNN.py``; a goal whose metric is missing is an error.
-    Return the results file's path (``reports[/quick]/metrics/<notebook>.json``).
+    The results file is ``reports[/quick]/metrics/<notebook>.json`` (printed repo-relative; nothing
+    is returned, so a notebook's last cell shows no machine path).
     """
     from helpers.kit import artifacts
     from helpers.kit.targets import goals_for
@@ -188,7 +189,6 @@ def finish(notebook: str, headline: list[str] | None = None, **metrics: Any) -> 
         f"results: {path.relative_to(config.REPO_ROOT)} ({config.run_mode()} mode"
         + (f"; reloaded, not trained: {', '.join(reloaded)})" if reloaded else ")")
     )
-    return path
 
 
 def _format_value(value: Any) -> str:

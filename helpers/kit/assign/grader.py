@@ -42,6 +42,9 @@ from helpers.kit.assign.notebook import (
     cell_source,
     exercise_slice,
     exercises,
+    from_nbgrader,
+    is_nbgrader,
+    read_notebook,
     student_notebook,
 )
 
@@ -74,6 +77,7 @@ class CellResult:
     exercise: str | None
     status: str = "not_run"  # ok, error, timeout, not_run
     message: str = ""
+    points: float | None = None  # a check cell's own points (partial credit), else None
 
 
 @dataclass
@@ -109,6 +113,7 @@ class Solution:
     name: str
     nb: Any
     exercises: dict[str, Exercise]
+    manual: list[str] = field(default_factory=list)  # parts graded by hand (nbgrader)
 
     @property
     def max_points(self) -> float:
@@ -116,14 +121,19 @@ class Solution:
 
 
 def load_solution(path: str | Path) -> Solution:
-    import nbformat
 
     path = Path(path)
-    nb = nbformat.read(str(path), as_version=4)
+    nb = read_notebook(path)
+    manual: list[str] = []
+    if is_nbgrader(nb):
+        nb, manual = from_nbgrader(nb, path.name)
     found = exercises(nb)
     if not found:
-        raise FormatError(f"{path}: no exercise cells")
-    return Solution(path.stem, nb, found)
+        raise FormatError(
+            f'{path}: no exercise cells (mark them with {{"kit": {{"exercise": ...}}}}, '
+            "'# EXERCISE q1', or nbgrader's autograded answer cells)"
+        )
+    return Solution(path.stem, nb, found, manual)
 
 
 def find_solution(source: str | Path, assignment: str | None = None) -> Solution:
@@ -156,6 +166,8 @@ def build_graded(solution: Solution, submission: Any) -> tuple[Any, list[CellRes
     """
     import nbformat
 
+    if is_nbgrader(submission):
+        submission = from_nbgrader(submission)[0]
     student_cells: dict[str, list[Any]] = {}
     submitted_checks: dict[str, list[str]] = {}
     for cell in submission.cells:
@@ -170,11 +182,12 @@ def build_graded(solution: Solution, submission: Any) -> tuple[Any, list[CellRes
     results: list[CellResult] = []
     notes: list[str] = []
     done: set[str] = set()
-    for cell in solution.nb.cells:
+    for index, cell in enumerate(solution.nb.cells):
         if cell.get("cell_type") != "code":
             continue
         role = cell_role(cell)
         kind, name = (role[0], role[1]) if role else ("setup", None)
+        points = solution.exercises[name].check_points.get(index) if name else None
         if kind == "exercise":
             if name in done:
                 continue
@@ -184,7 +197,7 @@ def build_graded(solution: Solution, submission: Any) -> tuple[Any, list[CellRes
                 results.append(CellResult("exercise", name))
             continue
         nb.cells.append(nbformat.v4.new_code_cell(cell_source(cell)))
-        results.append(CellResult(kind, name))
+        results.append(CellResult(kind, name, points=points))
     for name in solution.exercises:
         if name not in student_cells:
             continue
@@ -342,6 +355,9 @@ def score(solution: Solution, results: list[CellResult], present: Iterable[str])
             )
             continue
         mine = [r for r in results if r.exercise == name]
+        if ex.check_points:  # partial credit: each check cell earns its own points
+            scored[name] = _partial(name, ex, mine)
+            continue
         failed = [r for r in mine if r.status != "ok"]
         if not failed:
             scored[name] = ExerciseResult(name, ex.points, ex.points, True, "all checks passed")
@@ -359,6 +375,24 @@ def score(solution: Solution, results: list[CellResult], present: Iterable[str])
         )
         scored[name] = ExerciseResult(name, 0, ex.points, False, message)
     return scored
+
+
+def _partial(name: str, ex: Exercise, mine: list[CellResult]) -> ExerciseResult:
+    """Score an exercise whose check cells carry their own points: the sum of those that passed."""
+    checks = [r for r in mine if r.role == "check"]
+    got = _points_sum(r.points or 0 for r in checks if r.status == "ok")
+    failed = [r for r in checks if r.status != "ok"]
+    if not failed:
+        return ExerciseResult(name, got, ex.points, True, "all checks passed")
+    first = failed[0]
+    why = "not run" if first.status == "not_run" else f"failed: {first.message}"
+    message = f"{len(checks) - len(failed)} of {len(checks)} checks passed; a check {why}"
+    return ExerciseResult(name, got, ex.points, False, message)
+
+
+def _points_sum(values) -> float:
+    total = round(sum(values), 6)
+    return int(total) if float(total).is_integer() else total
 
 
 def grade_notebook(
@@ -492,7 +526,8 @@ def feedback_markdown(result: SubmissionResult, solution: Solution) -> str:
         lines += [f"Problem: {result.reason}", ""]
     lines += [
         "Each exercise earns its full points when its cell and every check (visible and hidden) "
-        "run without an error, and 0 otherwise.",
+        "run without an error, and 0 otherwise; where checks carry their own points, each check "
+        "that passes earns its points.",
         "",
         "| exercise | points | result |",
         "|---|---|---|",
@@ -505,6 +540,8 @@ def feedback_markdown(result: SubmissionResult, solution: Solution) -> str:
         lines.append(f"| {name} | {_fmt_points(got)} / {_fmt_points(ex.points)} | {verdict} |")
     if result.notes:
         lines += ["", "Notes:", *[f"- {note}" for note in result.notes]]
+    if solution.manual:
+        lines += ["", "Graded by hand (not included above):", *[f"- {m}" for m in solution.manual]]
     return "\n".join(lines) + "\n"
 
 

@@ -8,6 +8,11 @@ line comment):
 * visible check: ``{"kit": {"check": "q1"}}`` or ``# CHECK q1``; students see and run it;
 * hidden tests: ``{"kit": {"hidden": "q1"}}`` or ``# HIDDEN q1`` (a whole cell), or a block
   ``### BEGIN HIDDEN TESTS`` / ``### END HIDDEN TESTS`` inside a check cell (nbgrader's marker);
+* partial credit: a check cell with its own points (``{"kit": {"check": "q1", "points": 1}}``)
+  earns them when it passes; the exercise is then worth the sum of its checks' points;
+* nbgrader's source notebooks (``metadata.nbgrader``) are read too (:func:`from_nbgrader`):
+  autograded answer cells become exercises, autograded test cells checks with their points, and
+  manually graded cells are listed for the instructor;
 * setup: ``{"kit": {"setup": true}}`` on the few ordinary cells (imports, data loading) that the
   exercises and their checks need. :func:`exercise_slice` keeps only these and the exercise cells,
   so the exercises can be validated in seconds without the notebook's trainings.
@@ -80,6 +85,7 @@ class Exercise:
     cells: list[int] = field(default_factory=list)
     checks: list[int] = field(default_factory=list)
     hidden: list[int] = field(default_factory=list)
+    check_points: dict[int, float] = field(default_factory=dict)  # partial credit, per check cell
 
 
 def exercises(nb: Any) -> dict[str, Exercise]:
@@ -99,7 +105,60 @@ def exercises(nb: Any) -> dict[str, Exercise]:
                     f"cell {index}: {kind} cell for {name!r} before its exercise cell"
                 )
             (found[name].checks if kind == "check" else found[name].hidden).append(index)
+            kit = (cell.get("metadata") or {}).get("kit") or {}
+            if kind == "check" and isinstance(kit, dict) and "points" in kit:
+                found[name].check_points[index] = points
+    for ex in found.values():
+        if ex.check_points:
+            ex.points = _points(sum(ex.check_points.values()))
     return found
+
+
+def read_notebook(path: str | Path) -> Any:
+    """Return the notebook at ``path``; a file that is not one raises a one-line FormatError."""
+    import nbformat
+
+    try:
+        return nbformat.read(str(path), as_version=4)
+    except Exception as err:  # not JSON, not a notebook, unreadable
+        first = str(err).splitlines()[0][:120] if str(err) else type(err).__name__
+        raise FormatError(f"{path}: not a readable notebook ({first})") from err
+
+
+def is_nbgrader(nb: Any) -> bool:
+    """Whether ``nb`` marks its cells with nbgrader's ``metadata.nbgrader``."""
+    return any(isinstance((c.get("metadata") or {}).get("nbgrader"), dict) for c in nb.cells)
+
+
+def from_nbgrader(nb: Any, name: str = "notebook") -> tuple[Any, list[str]]:
+    """Return a copy of nbgrader notebook ``nb`` in the kit's markup, and its manually graded parts.
+
+    An autograded answer (``solution: true, grade: false``, a code cell) becomes exercise
+    ``grade_id``; an autograded test (``grade: true, solution: false``, code) a check of the answer
+    above it, worth its ``points``; answers graded by hand (``solution`` and ``grade``) and tasks are
+    returned as lines "grade_id (N points)". A test above any answer raises FormatError naming the
+    notebook ``name`` and the cell.
+    """
+    out = copy.deepcopy(nb)
+    manual, current = [], None
+    for index, cell in enumerate(out.cells):
+        meta = (cell.get("metadata") or {}).get("nbgrader")
+        if not isinstance(meta, dict):
+            continue
+        grade_id, points = str(meta.get("grade_id", f"cell-{index}")), _points(meta.get("points"))
+        code = cell.get("cell_type") == "code"
+        if code and meta.get("solution") and not meta.get("grade"):
+            current = grade_id
+            cell.setdefault("metadata", {})["kit"] = {"exercise": grade_id, "points": 0}
+        elif code and meta.get("grade") and not meta.get("solution"):
+            if current is None:
+                raise FormatError(
+                    f"{name}: cell {index + 1} ({grade_id}) is an autograded test above every answer cell"
+                )
+            cell.setdefault("metadata", {})["kit"] = {"check": current, "points": points}
+        elif meta.get("grade") or meta.get("task"):
+            manual.append(f"{grade_id} ({points} points)")
+    return out, manual
 
 
 def _replace_blocks(source: str, begin: str, end: str, replacement) -> str:
@@ -195,9 +254,11 @@ def exercise_slice(nb: Any) -> Any:
 
 def has_exercises(path: str | Path) -> bool:
     """Whether the notebook at ``path`` contains at least one exercise."""
-    import nbformat
 
-    return bool(exercises(nbformat.read(str(path), as_version=4)))
+    nb = read_notebook(path)
+    if is_nbgrader(nb):
+        nb = from_nbgrader(nb, Path(path).name)[0]
+    return bool(exercises(nb))
 
 
 def generate(solution_nb_path: str | Path, out_dir: str | Path) -> Path:
@@ -205,7 +266,9 @@ def generate(solution_nb_path: str | Path, out_dir: str | Path) -> Path:
     import nbformat
 
     path = Path(solution_nb_path)
-    nb = nbformat.read(str(path), as_version=4)
+    nb = read_notebook(path)
+    if is_nbgrader(nb):
+        nb = from_nbgrader(nb, path.name)[0]
     if not exercises(nb):
         raise FormatError(f"{path}: no exercise cells")
     student = student_notebook(nb, path.stem)
