@@ -206,8 +206,8 @@ def test_a_kit_under_tmp_comes_back_read_only_after_the_private_tmp(monkeypatch,
     kit.mkdir()
     monkeypatch.setattr(sandbox, "needed_paths", lambda: [kit])
     argv = sandbox.sandbox_prefix(tmp_path, [], sandbox.Limits())
-    tmp_at = argv.index("--tmpfs")
-    assert argv[tmp_at + 1] == "/tmp"
+    tmp_at = argv.index("/tmp")
+    assert argv[tmp_at - 1] == "--tmpfs"
     bind_at = argv.index(str(kit))
     assert argv[bind_at - 1] == "--ro-bind" and bind_at > tmp_at
     with pytest.raises(ValueError, match=f"cannot hide {checkout}: the kernel needs"):

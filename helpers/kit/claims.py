@@ -19,10 +19,11 @@ class ClaimFailed(AssertionError):
     """A claim of the notebook's prose does not hold in a full-mode run (the message says which)."""
 
 
-def check(claim: str, holds: bool) -> bool:
+def check(claim: str, holds: bool) -> None:
     """Print ``claim`` with whether it holds; in full mode raise :class:`ClaimFailed` if it does not.
 
-    ``holds`` is the comparison of measured numbers that the sentence in the prose states. Return it.
+    ``holds`` is the comparison of measured numbers that the sentence in the prose states. Nothing
+    is returned, so a cell that ends with a claim shows only the printed line.
     """
     if not isinstance(claim, str) or not claim.strip():
         raise ValueError("claim must be the sentence the prose states, e.g. 'GELU beats ReLU'")
@@ -37,4 +38,3 @@ def check(claim: str, holds: bool) -> bool:
             f"the prose says '{claim}', but this full run does not show it: rewrite the text "
             f"around this cell for the numbers above"
         )
-    return holds

@@ -144,9 +144,13 @@ def sandbox_prefix(scratch: Path, hidden: list[Path], limits: Limits, slot: int 
     """
     needed = needed_paths()
     argv = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-    argv += ["--tmpfs", "/tmp", "--tmpfs", "/dev/shm", *_reachable_binds(needed)]
+    argv += ["--perms", "1777", "--tmpfs", "/tmp", "--perms", "1777", "--tmpfs", "/dev/shm"]
+    argv += _reachable_binds(needed)
     for path in needed:  # a kit or interpreter under /tmp (a CI checkout) comes back, read-only
         if Path("/tmp") in path.parents:
+            between = [d for d in reversed(path.parents) if Path("/tmp") in d.parents]
+            for folder in between:  # bwrap would make them 0700: the sandbox user could not pass
+                argv += ["--perms", "0755", "--dir", str(folder)]
             argv += ["--ro-bind", str(path), str(path)]
     for path in hidden:
         if any(path == p or path in p.parents for p in needed):
@@ -163,6 +167,7 @@ def sandbox_prefix(scratch: Path, hidden: list[Path], limits: Limits, slot: int 
     argv += ["--unsetenv", "JPY_PARENT_PID", "--setenv", "HOME", str(scratch)]
     argv += ["--setenv", "IPYTHONDIR", str(scratch / ".ipython"), "--setenv", "MPLCONFIGDIR"]
     argv += [str(scratch / ".matplotlib"), "--setenv", "PYTHONDONTWRITEBYTECODE", "1"]
+    argv += ["--setenv", "TMPDIR", str(scratch)]
     argv += [*_drop_user(slot), "prlimit", f"--data={limits.memory_mb * 2**20}"]
     argv += [f"--nproc={_process_quota(limits)}", f"--cpu={limits.cpu_seconds}"]
     return [*argv, f"--fsize={limits.file_mb * 2**20}", "--"]
