@@ -35,17 +35,57 @@ def test_opening_cells_title_badge_bootstrap_environment(notebook):
         and f"notebooks/{path.name}" in first.source
     )
     assert "You will learn" in first.source
-    bootstrap, environment = nb.cells[1].source, nb.cells[2].source
+    bootstrap = nb.cells[1].source
     assert "google.colab" in bootstrap and "pip" in bootstrap and "REPO_ROOT" in bootstrap
-    assert "print_environment()" in environment and "set_seed" in environment
 
 
-def test_records_its_results_under_its_own_name(notebook):
-    path, nb = notebook
-    call = re.compile(r'record_results\(\s*(\w+\s*:=\s*)?"' + re.escape(path.stem) + '"')
-    assert any(call.search(c.source) for c in _code(nb)), (
-        f"no record_results({path.stem!r}, ...) call"
+# Notebook 06 still has the long verdict and results cells of the old layout (its rewrite needs a
+# full run of about 1.5 hours); the marker goes when it is rewritten, and strict makes that visible.
+NOT_YET_REWRITTEN = {"06_beyond_99"}
+# Rewritten and run, but their results cell is still longer than 10 lines (04: 33, 05: 13): shorten it
+# at the next full run (moving code between cells after a run would fake the outputs).
+LONG_RESULTS_CELL = {"04_hyperparameters", "05_your_own_handwriting"}
+
+
+def _code_lines(source: str) -> int:
+    """Return the lines of ``source`` that are neither blank nor comments."""
+    return sum(
+        1 for line in source.splitlines() if line.strip() and not line.strip().startswith("#")
     )
+
+
+def _machinery_check(path, check, pending=NOT_YET_REWRITTEN):
+    if path.stem in pending:
+        with pytest.raises(AssertionError):
+            check()
+        pytest.xfail(f"{path.stem}: machinery cells not yet in the new layout")
+    check()
+
+
+def test_one_short_machinery_cell_at_the_start(notebook):
+    path, nb = notebook
+
+    def check():
+        environment = nb.cells[2].source
+        assert "kit.start()" in environment, f"{path.name}: cell 3 should call kit.start()"
+        assert _code_lines(environment) <= 10, f"{path.name}: a long environment cell"
+
+    _machinery_check(path, check)
+
+
+def test_one_short_machinery_cell_at_the_end_records_the_results(notebook):
+    path, nb = notebook
+
+    def check():
+        call = re.compile(r'kit\.finish\(\s*"' + re.escape(path.stem) + '"')
+        cells = [c for c in _code(nb) if call.search(c.source)]
+        assert len(cells) == 1, f"{path.name}: one kit.finish({path.stem!r}, ...) cell expected"
+        assert _code_lines(cells[0].source) <= 10, f"{path.name}: a long results cell"
+        assert not any(
+            "record_results(" in c.source or "check_targets(" in c.source for c in _code(nb)
+        )
+
+    _machinery_check(path, check, NOT_YET_REWRITTEN | LONG_RESULTS_CELL)
 
 
 def test_committed_outputs_come_from_a_clean_full_run(notebook):
@@ -56,7 +96,7 @@ def test_committed_outputs_come_from_a_clean_full_run(notebook):
     assert counts == list(range(1, len(code) + 1)), "cells were not run top to bottom in one kernel"
     errors = [o for c in code for o in c.outputs if o.output_type == "error"]
     assert not errors, f"error outputs: {[e.ename for e in errors]}"
-    env_text = "".join(o.get("text", "") for o in nb.cells[2].outputs)
+    env_text = "".join(o.get("text", "") for o in nb.cells[2].outputs)  # kit.start() prints it
     assert re.search(r"Run mode: FULL", env_text), (
         "the committed outputs are not from a full-mode run"
     )
@@ -77,9 +117,11 @@ def test_colab_bootstrap_installs_requirements_ranges_but_never_tensorflow(noteb
 
 
 def test_environment_cell_runs_the_version_guard(notebook):
-    _, nb = notebook
-    assert "print_environment()" in nb.cells[2].source
-    assert "quiet_tensorflow()" in nb.cells[2].source
+    path, nb = notebook
+    source = nb.cells[2].source
+    assert "kit.start()" in source or (
+        path.stem in NOT_YET_REWRITTEN and "print_environment()" in source
+    ), f"{path.name}: cell 3 runs the version guard through kit.start()"
 
 
 TIMING_WORDS = re.compile(r"latency|second|_ms\b|\bms\b|time|speed|duration|elapsed|fps")
@@ -114,8 +156,9 @@ def test_one_alias_per_subpackage(notebook):
             rf"^\s*from helpers import .*\b{package}\s+as\s+\w+.*$", source, flags=re.MULTILINE
         )
         assert not aliased, f"{path.name}: use the name `{package}`, not an alias: {aliased}"
-    for old in ("superres", "quantization", "sr_data", "sr_models", "helpers.plots"):
-        assert not re.search(rf"\b{re.escape(old)}\b", source), f"{path.name} uses the old {old}"
+    for old in ("superres", "quantization", "sr_data", "sr_models", "plots"):  # old module names
+        used = rf"helpers\.{old}\b|from helpers import [\w, ]*\b{old}\b"
+        assert not re.search(used, source), f"{path.name} uses the old module {old}"
 
 
 def test_ends_with_what_was_learned_and_a_link_onwards(notebook):
