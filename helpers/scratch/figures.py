@@ -156,7 +156,7 @@ def plot_configurations(table: Any, title: str = "The slides' CNN: variants trai
             f"table lacks the columns {sorted(missing)}: call compare_configurations with keras"
         )
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(8, 0.55 * len(table) + 1.6))
+    fig, ax = plt.subplots(figsize=(8, 0.55 * len(table) + 2.0))
     rows = np.arange(len(table))[::-1]  # first variant on top
     seeds = int(table["keras_seeds"].max())
     ax.errorbar(
@@ -174,6 +174,6 @@ def plot_configurations(table: Any, title: str = "The slides' CNN: variants trai
     ax.set_xlabel("test accuracy (%)")
     ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(loc="lower left", fontsize="small")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, fontsize="small")
     fig.tight_layout()
     return fig

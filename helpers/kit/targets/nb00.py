@@ -3,9 +3,21 @@
 from helpers.kit.targets import Goal
 
 GOALS = [
-    Goal("train_images", "training images (official 60,000 minus 5,000)", 55000, (55000, 55000)),
+    Goal(
+        "train_images",
+        "training images, thousands (the official 60,000 minus 5,000)",
+        55.0,
+        floor=(55.0, 55.0),
+        scale=0.001,
+    ),
     Goal("val_images", "validation images, for every choice", 5000, (5000, 5000)),
-    Goal("test_images", "official MNIST test images", 10000, (10000, 10000)),
+    Goal(
+        "test_images",
+        "official MNIST test images, thousands",
+        10.0,
+        floor=(10.0, 10.0),
+        scale=0.001,
+    ),
     Goal(
         "majority_baseline_test_accuracy",
         "majority-class baseline test accuracy (balanced classes: at most 12%)",
