@@ -325,6 +325,27 @@ def _numpy_row(
     }
 
 
+def _train_numpy(
+    options: Mapping[str, Any],
+    splits: Mapping[str, np.ndarray],
+    epochs: int,
+    batch_size: int,
+    seed: int,
+    verbose: int,
+) -> tuple[Sequential, dict[str, list[float]]]:
+    """Return ``(net, history)`` of one NumPy training of a variant on the training split."""
+    return train_slides_cnn(
+        splits["x_train"],
+        splits["y_train"],
+        epochs=epochs,
+        batch_size=batch_size,
+        validation_data=(splits["x_val"], splits["y_val"]),
+        seed=seed,
+        verbose=2 if verbose else 0,
+        **options,
+    )
+
+
 def _keras_columns(runs: Any) -> dict[str, float]:
     """Return the Keras columns of a comparison row from :func:`keras_runs`' table (first row first)."""
     return {
@@ -374,16 +395,7 @@ def compare_configurations(
         if label not in trained:
             if verbose:
                 print(f"--- {label}: NumPy", flush=True)
-            trained[label] = train_slides_cnn(
-                splits["x_train"],
-                splits["y_train"],
-                epochs=epochs,
-                batch_size=batch_size,
-                validation_data=(splits["x_val"], splits["y_val"]),
-                seed=seed,
-                verbose=2 if verbose else 0,
-                **options,
-            )
+            trained[label] = _train_numpy(options, splits, epochs, batch_size, seed, verbose)
         row = {"configuration": label, **_numpy_row(*trained[label], splits)}
         if keras is not None:
             seeds = range(seed, seed + keras_seeds)

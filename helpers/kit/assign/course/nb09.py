@@ -197,13 +197,10 @@ def _conv_dx_variant(x: Any, W: Any, dout: Any, step: int, accumulate: bool) -> 
     return dx
 
 
-def _check_conv_case(fn: Any, x: Any, W: Any, dout: Any, stride: int) -> None:
+def _conv_call(fn: Any, x: Any, W: Any, dout: Any, stride: int, call: str) -> tuple:
+    """Return the student's ``(dx, dW, db)``, checked to be three arrays and to leave the inputs."""
     import numpy as np
 
-    from helpers.scratch.gradcheck import numerical_gradient
-
-    b = np.zeros(W.shape[3])
-    call = f"conv_backward_naive(x {x.shape}, W {W.shape}, dout {dout.shape}, stride={stride})"
     copies = (x.copy(), W.copy(), dout.copy())
     got = fn(x, W, dout, stride=stride)
     expect(
@@ -216,7 +213,17 @@ def _check_conv_case(fn: Any, x: Any, W: Any, dout: Any, stride: int) -> None:
         f"{call} returned {type(got).__name__}; expected a tuple (dx, dW, db).",
         hint="end with `return dx, dW, db`.",
     )
-    dx, dW, db = got
+    return tuple(got)
+
+
+def _check_conv_case(fn: Any, x: Any, W: Any, dout: Any, stride: int) -> None:
+    import numpy as np
+
+    from helpers.scratch.gradcheck import numerical_gradient
+
+    b = np.zeros(W.shape[3])
+    call = f"conv_backward_naive(x {x.shape}, W {W.shape}, dout {dout.shape}, stride={stride})"
+    dx, dW, db = _conv_call(fn, x, W, dout, stride, call)
 
     def loss() -> float:  # L = sum(out * dout): its gradient with respect to out is dout
         return float(np.sum((_conv_forward(x, W, stride) + b) * dout))
