@@ -78,17 +78,29 @@ def weight_bytes(model: ModelSource) -> int:
     return total
 
 
+def constant_tensor_indices(model: ModelSource) -> set[int]:
+    """Return the indices of the main graph's tensors that hold data in the file (weights, biases).
+
+    Read from the flatbuffer (a tensor whose buffer has bytes, inline or at an offset): asking the
+    interpreter whether a tensor can be read before ``invoke`` depends on the LiteRT version.
+    """
+    flat = _schema().Model.GetRootAsModel(runner.model_bytes(model), 0)
+    graph = flat.Subgraphs(0)
+    found = set()
+    for i in range(graph.TensorsLength()):
+        buffer = flat.Buffers(graph.Tensors(i).Buffer())
+        if buffer is not None and (buffer.DataLength() > 0 or buffer.Offset() > 1):
+            found.add(i)
+    return found
+
+
 def weight_tensors(model: ModelSource) -> list[dict[str, Any]]:
     """Return ``index``, ``name``, ``shape``, ``dtype``, per-channel ``scales`` and ``zero_points`` of every constant tensor with 2+ axes."""
     interpreter = runner.make_interpreter(model, num_threads=1)
-    inputs = {d["index"] for d in interpreter.get_input_details()}
+    constants = constant_tensor_indices(model)
     details = []
     for d in interpreter.get_tensor_details():
-        if len(d["shape"]) < 2 or d["index"] in inputs:
-            continue
-        try:
-            interpreter.get_tensor(d["index"])
-        except ValueError:  # activations hold no data before invoke: not weights
+        if len(d["shape"]) < 2 or d["index"] not in constants:
             continue
         q = d["quantization_parameters"]
         details.append(
