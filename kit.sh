@@ -73,7 +73,9 @@ case "$cmd" in
     setup_sandbox
     echo "kit: ruff check and ruff format --check (line length 100, see pyproject.toml)"
     ruff check --quiet . && ruff format --check --quiet .
-    KIT_MODE=quick python -m pytest --nbval-lax -q tests notebooks "$@"
+    # unit tests on two processes (a test file stays on one), then the notebooks under nbval
+    KIT_MODE=quick python -m pytest -q -n 2 --dist loadfile tests "$@"
+    KIT_MODE=quick python -m pytest --nbval-lax -q notebooks "$@"
     ;;
   *)
     echo "usage: ./kit.sh run [--quick] [--only NN ...]   |   ./kit.sh test [pytest args]" >&2

@@ -25,7 +25,7 @@ import pytest
 
 from helpers.kit.assign import generate, grade
 from helpers.kit.assign.notebook import cell_role
-from helpers.kit.assign.sandbox import FIRST_UID, Limits
+from helpers.kit.assign.sandbox import FIRST_UID, Limits, process_slot
 
 FIXTURE = Path(__file__).parent / "fixtures" / "assign" / "solution.ipynb"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -92,7 +92,7 @@ def _daemons() -> list[str]:
 
 
 def _sandbox_processes() -> list[str]:
-    found = subprocess.run(["pgrep", "-u", str(FIRST_UID)], capture_output=True)
+    found = subprocess.run(["pgrep", "-u", str(FIRST_UID + process_slot())], capture_output=True)
     return found.stdout.decode().split()
 
 

@@ -625,7 +625,7 @@ def _sandbox_for(submissions_dir, solution, out_csv, feedback_dir, limits) -> Sa
             hidden |= {f for f in files if f.is_file()}
         else:
             hidden.add(folder)
-    return Sandbox(tuple(sorted(hidden)), limits)
+    return Sandbox(tuple(sorted(hidden)), limits, sandboxing.process_slot())
 
 
 def _restore_if_changed(guarded: dict[Path, bytes], result: SubmissionResult) -> None:
