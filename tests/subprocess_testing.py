@@ -19,3 +19,15 @@ def run_python(code: str, *args: str, timeout: float = 120) -> subprocess.Comple
         text=True,
         timeout=timeout,
     )
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """Return an environment for a child Python process: the repo importable, quiet TensorFlow,
+    no KerasTuner role variables and no legacy-Keras switch inherited from this process; ``extra``
+    on top."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KERASTUNER_")}
+    env.pop("TF_USE_LEGACY_KERAS", None)
+    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    env.update(extra)
+    return env

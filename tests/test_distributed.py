@@ -1,7 +1,6 @@
 """helpers.kit.distributed: a real distributed KerasTuner sweep (a chief and 2 workers on
 127.0.0.1), a worker that crashes, a timeout, bad arguments; the module stays free of TensorFlow."""
 
-import os
 import re
 import subprocess
 import sys
@@ -9,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from subprocess_testing import child_env
 
 from helpers import tuning
 from helpers.kit import distributed
@@ -60,15 +60,6 @@ SWEEPS_MODULE = textwrap.dedent(
 )
 
 
-def _child_env(**extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KERASTUNER_")}
-    env.pop("TF_USE_LEGACY_KERAS", None)
-    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    env.update(extra)
-    return env
-
-
 @pytest.fixture(scope="module")
 def sweeps_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("sweeps")
@@ -84,7 +75,7 @@ def test_distributed_sweep_chief_and_two_workers(tmp_path, sweeps_dir):
         n_workers=2,
         timeout=150,
         cwd=sweeps_dir,
-        env=_child_env(),
+        env=child_env(),
         log_dir=tmp_path / "logs",
     )
     assert run.ok, run.logs
@@ -112,7 +103,7 @@ def test_distributed_worker_crash_stops_everyone_with_a_clear_error(tmp_path, sw
             n_workers=2,
             timeout=150,
             cwd=sweeps_dir,
-            env=_child_env(FAIL_ROLE="tuner1"),
+            env=child_env(FAIL_ROLE="tuner1"),
             log_dir=tmp_path / "logs",
         )
     message = str(info.value)
@@ -177,7 +168,7 @@ def test_import_stays_free_of_tensorflow():
     out = subprocess.run(
         [sys.executable, "-c", code],
         cwd=REPO_ROOT,
-        env=_child_env(),
+        env=child_env(),
         capture_output=True,
         text=True,
         timeout=120,

@@ -5,7 +5,6 @@ models on 500 random rows. The distributed launcher is tested in tests/test_dist
 import contextlib
 import io
 import itertools
-import os
 import re
 import shutil
 import subprocess
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from subprocess_testing import child_env
 
 from helpers import tuning
 
@@ -103,15 +103,6 @@ def _search(tuner):
 
 def _combos(df, names):
     return sorted(tuple(row) for row in df[names].itertuples(index=False))
-
-
-def _child_env(**extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KERASTUNER_")}
-    env.pop("TF_USE_LEGACY_KERAS", None)
-    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    env.update(extra)
-    return env
 
 
 @pytest.fixture(scope="module")
@@ -241,7 +232,7 @@ def test_resume_after_kill_stock_crashes_and_kit_resumes(tmp_path, sweeps_dir):
             str(killed),
         ],
         cwd=sweeps_dir,
-        env=_child_env(KILL_AT_BUILD="4"),  # build 1: the tuner reads the space
+        env=child_env(KILL_AT_BUILD="4"),  # build 1: the tuner reads the space
         capture_output=True,
         text=True,
         timeout=180,
