@@ -94,7 +94,8 @@ class Exercise:
 
 def where(notebook: str | None, index: int, cell: Any = None, label: str | None = None) -> str:
     """``"nb.ipynb: cell 3 (id abc)"``: how an error names a cell (1-based, as Jupyter counts)."""
-    label = label or (cell.get("id") if cell is not None else None)
+    if label is None and cell is not None and cell.get("id"):
+        label = f"id {cell.get('id')}"
     return f"{notebook or 'notebook'}: cell {index + 1}" + (f" ({label})" if label else "")
 
 
@@ -150,6 +151,14 @@ def _mark_setup(cell: Any) -> None:
         meta["kit"]["setup"] = True
 
 
+def _whole_solution(cell: Any) -> None:
+    """A solution cell without solution markers is a solution as a whole (nbgrader and otter
+    replace it all in the student copy): wrap it in one kit solution block."""
+    source = cell_source(cell)
+    if not any(line.strip().startswith(BEGIN_SOLUTION) for line in source.splitlines()):
+        cell["source"] = f"{BEGIN_SOLUTION}\n{source}\n{END_SOLUTION}"
+
+
 def _nbgrader_points(meta: dict, at: str) -> float:
     """A graded nbgrader cell's points; missing or not a number raises FormatError."""
     value = meta.get("points")
@@ -175,9 +184,10 @@ def from_nbgrader(nb: Any, name: str = "notebook") -> tuple[Any, list[str]]:
     An autograded answer (``solution: true, grade: false``, a code cell) becomes exercise
     ``grade_id``; an autograded test (``grade: true, solution: false``, code) a check of the answer
     above it, worth its ``points``; answers graded by hand (``solution`` and ``grade``) and tasks are
-    returned as lines "grade_id (N points)"; other code cells become set-up cells. A test above any
-    answer, a graded cell without points or a repeated ``grade_id`` raises FormatError naming the
-    notebook ``name`` and the cell.
+    returned as lines "grade_id (N points)"; other code cells become set-up cells. A solution cell
+    without ``### BEGIN SOLUTION`` is replaced as a whole in the student copy, as nbgrader does.
+    A test above any answer, a graded cell without points or a repeated ``grade_id`` raises
+    FormatError naming the notebook ``name`` and the cell.
     """
     out = copy.deepcopy(nb)
     manual, current, seen = [], None, {}
@@ -187,7 +197,7 @@ def from_nbgrader(nb: Any, name: str = "notebook") -> tuple[Any, list[str]]:
             _mark_setup(cell)
             continue
         grade_id = str(meta.get("grade_id") or f"cell-{index + 1}")
-        at = where(name, index, label=grade_id)
+        at = where(name, index, label=f"grade_id {grade_id}")
         if grade_id in seen:
             raise FormatError(
                 f"{at}: grade_id {grade_id!r} is used by cell {seen[grade_id] + 1} too; "
@@ -196,6 +206,8 @@ def from_nbgrader(nb: Any, name: str = "notebook") -> tuple[Any, list[str]]:
         seen[grade_id] = index
         graded, code = bool(meta.get("grade") or meta.get("task")), cell.get("cell_type") == "code"
         points = _nbgrader_points(meta, at) if graded else 0
+        if meta.get("solution"):
+            _whole_solution(cell)
         if code and meta.get("solution") and not meta.get("grade"):
             current = grade_id
             cell.setdefault("metadata", {})["kit"] = {"exercise": grade_id, "points": 0}
@@ -320,9 +332,9 @@ def _otter_solution(source: str, at: str) -> str:
     out += [run + END_SOLUTION] if run is not None else []
     if prompt:
         raise FormatError(f"{at}: a '# BEGIN PROMPT' string without '# END PROMPT'; close it")
-    if not any(line.strip() == BEGIN_SOLUTION for line in out):
-        out = [BEGIN_SOLUTION, *out, END_SOLUTION]
-    return "\n".join(out)
+    cell = {"source": "\n".join(out)}
+    _whole_solution(cell)
+    return cell["source"]
 
 
 def _otter_test_config(lines: list[str], at: str) -> tuple[dict, int]:
@@ -589,7 +601,7 @@ class _OtterReader:
                     "points": 0,
                 }
         elif kind == "SOLUTION" and cell.get("cell_type") == "markdown":
-            cell["source"] = f"{BEGIN_SOLUTION}\n{cell_source(cell)}\n{END_SOLUTION}"
+            _whole_solution(cell)
         elif kind in ("TESTS", "HIDDEN TESTS") and code:
             self.test(cell, at, hidden=kind == "HIDDEN TESTS")
         else:
