@@ -214,3 +214,31 @@ def test_manual_question_with_code_and_markdown_answers():
         "### BEGIN SOLUTION\nA line.\n### END SOLUTION",
     ]
     assert cell_role(converted.cells[1]) is None  # not auto-graded
+
+
+def test_exception_based_tests_call_their_function():
+    """With ``tests: ok_format: false`` a test cell defines a function; the check calls it with
+    the notebook's variables of the same names (``env``: all of them), the '# IGNORE' line gone."""
+    test = (
+        '""" # BEGIN TEST CONFIG\npoints: 2\n""" # END TEST CONFIG\n'
+        "def test_x(x, env):\n    assert x == 1 and env['y'] == 2\n\ntest_x(x, globals())  # IGNORE"
+    )
+    cells = [new_raw_cell("# ASSIGNMENT CONFIG\ntests:\n    ok_format: false")]
+    cells += _question("q1", "x = 1  # SOLUTION", [test], "null")
+    converted, _ = to_kit(new_notebook(cells=cells))
+    check = next(c for c in converted.cells if cell_role(c) and cell_role(c)[0] == "check")
+    assert check.metadata["kit"]["points"] == 2
+    assert "IGNORE" not in check.source and check.source.endswith("\ntest_x(x, globals())")
+    exec(check.source, {"x": 1, "y": 2})
+    with pytest.raises(AssertionError):
+        exec(check.source, {"x": 1, "y": 3})
+
+
+def test_markdown_cells_fenced_as_otter_are_markers():
+    cells = [new_markdown_cell("```otter\n# BEGIN QUESTION\nname: q1\npoints: 2\n```")]
+    cells += _question("q1", "x = 1  # SOLUTION", ["assert x == 1"])[1:]
+    cells[-1] = new_markdown_cell("```otter\n# END QUESTION\n```")
+    nb = new_notebook(cells=cells)
+    assert is_otter(nb)
+    converted, _ = to_kit(nb)
+    assert [cell_role(c) for c in converted.cells] == [("exercise", "q1", 0), ("check", "q1", 2)]

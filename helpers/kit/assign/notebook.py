@@ -245,10 +245,20 @@ def _first_line(cell: Any) -> str:
     return lines[0] if lines else ""
 
 
+def _otter_text(cell: Any) -> str:
+    """The text of an otter marker cell: a raw cell, or a Markdown cell fenced as ```otter."""
+    text = cell_source(cell).strip()
+    if cell.get("cell_type") == "raw":
+        return text
+    lines = text.splitlines()
+    fenced = len(lines) > 2 and lines[0].strip() == "```otter" and lines[-1].strip() == "```"
+    return "\n".join(lines[1:-1]).strip() if cell.get("cell_type") == "markdown" and fenced else ""
+
+
 def is_otter(nb: Any) -> bool:
-    """Whether ``nb`` is an otter-grader master notebook (raw ``# BEGIN QUESTION`` or config cell)."""
+    """Whether ``nb`` is an otter-grader master notebook (a ``# BEGIN QUESTION`` or config cell)."""
     for cell in nb.cells:
-        line = _first_line(cell) if cell.get("cell_type") == "raw" else ""
+        line = (_otter_text(cell).splitlines() or [""])[0]
         match = _OTTER_BOUNDARY.match(line)
         if _OTTER_CONFIG.match(line) or (match and match.group(2).upper() == "QUESTION"):
             return True
@@ -490,10 +500,10 @@ class _OtterReader:
 
     def boundary(self, cell: Any, index: int) -> bool:
         """Handle ``cell`` if it is a raw config or boundary cell; whether it was one."""
-        line = _first_line(cell) if cell.get("cell_type") == "raw" else ""
+        line, _, body = _otter_text(cell).partition("\n")
         at = where(self.notebook, index, cell)
         if _OTTER_CONFIG.match(line):
-            config = _yaml(cell_source(cell).strip().split("\n", 1)[-1], at, "assignment config")
+            config = _yaml(body, at, "assignment config")
             tests = config.get("tests") if isinstance(config.get("tests"), dict) else {}
             self.ok_format = bool(tests.get("ok_format", True))
             return True
@@ -508,7 +518,7 @@ class _OtterReader:
                 "matching # END), or '# ASSIGNMENT CONFIG' for the assignment's config"
             )
         if kind == "QUESTION" and edge == "BEGIN":
-            self.begin(cell, index, at)
+            self.begin(body, index, at)
         elif kind == "QUESTION":
             self.end(index, at)
         elif self.question is None:
@@ -535,14 +545,14 @@ class _OtterReader:
             raise FormatError(f"{at}: '# END {kind}' without '# BEGIN {kind}' above it")
         self.block = (kind, index)
 
-    def begin(self, cell: Any, index: int, at: str) -> None:
+    def begin(self, body: str, index: int, at: str) -> None:
         """Open a question from its ``# BEGIN QUESTION`` YAML (``name``, ``points``, ``manual``)."""
         if self.question is not None:
             raise FormatError(
                 f"{at}: '# BEGIN QUESTION' inside question {self.question.name!r} (cell "
                 f"{self.question.start + 1}); add '# END QUESTION' before it"
             )
-        config = _yaml(cell_source(cell).strip().split("\n", 1)[-1], at, "question config")
+        config = _yaml(body, at, "question config")
         name, points = config.get("name"), config.get("points")
         if not isinstance(name, (str, int)) or not str(name).strip():
             raise FormatError(f"{at}: the question has no 'name:'; add one (e.g. name: q1)")
@@ -628,13 +638,16 @@ class _OtterReader:
 def from_otter(nb: Any, name: str = "notebook") -> tuple[Any, list[str]]:
     """Return a copy of otter-grader master notebook ``nb`` in the kit's markup, and its manual parts.
 
-    Otter's v1 format: raw cells ``# ASSIGNMENT CONFIG``, ``# BEGIN/END QUESTION`` (YAML: ``name``,
-    ``points``: a number, one per test, or ``{each: N}``; ``manual``), ``# BEGIN/END SOLUTION``,
-    ``# BEGIN/END PROMPT``, ``# BEGIN/END TESTS``. An autograded question becomes an exercise: its
-    solution cells exercise cells (``# SOLUTION`` lines and inline blocks as kit solution blocks),
-    each test cell a check worth its points as otter resolves them (partial credit); a hidden test
-    (``# HIDDEN`` first line, ``hidden: true`` in its test config, or a ``# BEGIN HIDDEN TESTS``
-    block of raw cells) keeps its points inside a kit hidden block, so the student copy loses it.
+    Otter's v1 format: raw cells (or Markdown fenced as ```otter) ``# ASSIGNMENT CONFIG`` and
+    ``# BEGIN/END QUESTION`` (YAML: ``name``; ``points``: a number, one per test, or
+    ``{each: N}``; ``manual``), ``# BEGIN/END SOLUTION``, ``# BEGIN/END PROMPT`` and
+    ``# BEGIN/END TESTS``. An autograded question becomes an exercise: its solution cells are
+    exercise cells (``# SOLUTION`` lines and inline ``# BEGIN/END SOLUTION`` as kit solution
+    blocks), each test cell a check worth its points as otter resolves them (partial credit). A
+    hidden test (``# HIDDEN`` first line or ``hidden: true`` in its test config; also a raw
+    ``# BEGIN HIDDEN TESTS`` block) keeps its points inside a kit hidden block, which the student
+    copy loses. OK-format tests (otter's default) compare their last expression with the output
+    the master shows; exception-based ones (``tests: ok_format: false``) call their function.
     Manual questions are returned as "name (N points)"; prompt and ``## Ignore ##`` cells are
     dropped; other code cells become set-up cells. Inconsistent markup raises FormatError naming
     the notebook ``name`` and the cell.
