@@ -17,7 +17,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_raw_
 
 from helpers.kit.assign import generate, grade, validate
 from helpers.kit.assign.grader import load_solution
-from helpers.kit.assign.notebook import cell_role, from_otter, is_otter, to_kit
+from helpers.kit.assign.notebook import cell_role, from_otter, is_otter, student_notebook, to_kit
 
 FIXTURE = Path(__file__).parent / "fixtures" / "otter" / "normalize.ipynb"
 
@@ -242,3 +242,13 @@ def test_markdown_cells_fenced_as_otter_are_markers():
     assert is_otter(nb)
     converted, _ = to_kit(nb)
     assert [cell_role(c) for c in converted.cells] == [("exercise", "q1", 0), ("check", "q1", 2)]
+
+
+def test_solution_markers_outside_questions_do_not_leak():
+    cells = [new_code_cell("import numpy as np\nseed = 7  # SOLUTION")]
+    cells += _question("q1", "x = seed  # SOLUTION", ["assert x == 7"])
+    converted, _ = to_kit(new_notebook(cells=cells))
+    assert converted.cells[0].metadata["kit"] == {"setup": True}
+    student = student_notebook(converted, "a")
+    assert "seed = 7" not in student.cells[0].source
+    assert student.cells[0].source.startswith("import numpy as np\n# TODO: your code here")

@@ -314,9 +314,9 @@ def _otter_points(total: Any, explicit: list, at: str) -> list[float]:
 
 
 def _otter_solution(source: str, at: str) -> str:
-    """An otter solution cell in the kit's markup: ``# SOLUTION`` lines and ``# BEGIN/END
-    SOLUTION`` become ``### BEGIN/END SOLUTION`` blocks; prompt strings are dropped (the student
-    copy shows the kit's TODO); a cell without any marker is a solution as a whole."""
+    """An otter code cell in the kit's markup: ``# SOLUTION`` lines and ``# BEGIN/END SOLUTION``
+    become ``### BEGIN/END SOLUTION`` blocks; prompt strings are dropped (the student copy shows
+    the kit's TODO)."""
     out, run, prompt = [], None, False
     for line in source.splitlines():
         if prompt:
@@ -342,9 +342,7 @@ def _otter_solution(source: str, at: str) -> str:
     out += [run + END_SOLUTION] if run is not None else []
     if prompt:
         raise FormatError(f"{at}: a '# BEGIN PROMPT' string without '# END PROMPT'; close it")
-    cell = {"source": "\n".join(out)}
-    _whole_solution(cell)
-    return cell["source"]
+    return "\n".join(out)
 
 
 def _otter_test_config(lines: list[str], at: str) -> tuple[dict, int]:
@@ -602,8 +600,10 @@ class _OtterReader:
         at = where(self.notebook, index, cell)
         if kind == "PROMPT":
             return None
-        if kind == "SOLUTION" and code:
+        if code:  # solution markers count in any code cell, so none leaks
             cell["source"] = _otter_solution(cell_source(cell), at)
+        if kind == "SOLUTION" and code:
+            _whole_solution(cell)  # a solution cell without markers is a solution as a whole
             if not self.question.manual:
                 self.question.solutions += 1
                 cell.setdefault("metadata", {})["kit"] = {
