@@ -3,6 +3,7 @@
     python scripts/assignments.py generate notebooks/ assignments-out/
     python scripts/assignments.py validate notebooks/NN_topic.ipynb
     python scripts/assignments.py grade submissions/ notebooks/NN_topic.ipynb grades.csv
+    python scripts/assignments.py grade submissions/ SOLUTION grades.csv --scheduler tcp://host:8786
 
 Exercise format (in a solution notebook; the markers are nbgrader's and otter's):
 
@@ -17,12 +18,15 @@ Exercise format (in a solution notebook; the markers are nbgrader's and otter's)
 then delete it or keep it outside the repository). `grade` writes one CSV (student, q1, ...,
 total, max, status, reason) and a feedback/<student>.md per student beside it. An exercise earns
 its full points only when its cell and all its visible and hidden checks run without an error.
-Student code runs as the current user in a temporary folder: grade untrusted work in a container.
+Each submission runs in a bubblewrap sandbox; `grade` runs only the exercise slice (set-up, exercise,
+check and hidden cells) when the solution marks set-up cells (--whole-notebook: every cell), and
+grades --workers submissions at once (default: one per core), or on a Dask cluster (--scheduler).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -43,6 +47,17 @@ def _solution_notebooks(source: Path) -> list[Path]:
         except Exception as exc:  # noqa: BLE001 - report and skip a broken notebook
             print(f"skipped {path.name}: {type(exc).__name__}: {exc}", file=sys.stderr)
     return found
+
+
+def _positive(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -98,8 +113,14 @@ def cmd_grade(args: argparse.Namespace) -> int:
         assignment=args.assignment,
         verbose=True,
         sandbox=not args.no_sandbox,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        whole_notebook=args.whole_notebook,
     )
-    print(f"{len(results)} submissions graded -> {args.out_csv}")
+    where = (
+        f"on {args.scheduler}" if args.scheduler else f"{args.workers or os.cpu_count()} at a time"
+    )
+    print(f"{len(results)} submissions graded ({where}) -> {args.out_csv}")
     return 0
 
 
@@ -167,15 +188,36 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="run the kernels without bubblewrap (only for trusted work; the CSV says 'none')",
     )
+    gra.add_argument(
+        "--whole-notebook",
+        action="store_true",
+        help="run every cell of the solution in quick mode, not only the exercise slice (set-up, "
+        "exercise, check and hidden cells; taken when the solution marks set-up cells)",
+    )
+    gra.add_argument(
+        "--workers",
+        type=_positive,
+        default=None,
+        help="submissions graded at once, each in its own process and sandbox "
+        "(default: the number of cores)",
+    )
+    gra.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="grade on this Dask cluster (e.g. tcp://host:8786; its workers need the kit "
+        "installed and bubblewrap) instead of local worker processes",
+    )
     gra.set_defaults(func=cmd_grade)
 
     args = parser.parse_args(argv)
     from helpers.kit.assign.grader import SandboxUnavailable
     from helpers.kit.assign.notebook import FormatError
+    from helpers.kit.assign.parallel import ClusterUnavailable
 
     try:
         return args.func(args)
-    except (FormatError, SandboxUnavailable, FileNotFoundError) as err:
+    except (FormatError, SandboxUnavailable, ClusterUnavailable, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)  # one line that names the file and the fix
         return 2
 

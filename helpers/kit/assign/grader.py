@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from helpers.kit.assign import parallel
 from helpers.kit.assign import sandbox as sandboxing
 from helpers.kit.assign.notebook import (
     Exercise,
@@ -556,6 +557,10 @@ def grade(
     verbose: bool = False,
     sandbox: bool = True,
     limits: sandboxing.Limits = DEFAULT_LIMITS,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    whole_notebook: bool = False,
 ) -> list[SubmissionResult]:
     """Grade every submission in ``submissions_dir``; write the CSV and one feedback file each.
 
@@ -565,41 +570,48 @@ def grade(
     (seconds). Feedback files go to ``feedback_dir`` (default: a ``feedback/`` folder beside the
     CSV). ``sandbox=False`` runs kernels unsandboxed (every row says so); with ``sandbox=True``
     (the default) a machine without bubblewrap raises :class:`SandboxUnavailable`.
+
+    Only the exercise slice runs (set-up, exercise, check and hidden cells) when the solution marks
+    set-up cells, unless ``whole_notebook``. ``workers`` submissions are graded at once, each in a
+    process and sandbox of its own (default: the number of cores); ``scheduler``
+    (``tcp://host:8786``) grades on that Dask cluster instead (:mod:`helpers.kit.assign.parallel`).
+    Rows, CSV and feedback do not depend on either. ``verbose`` shows a progress bar, then a line
+    per row.
     """
     out_csv = Path(out_csv)
     feedback_dir = Path(feedback_dir) if feedback_dir else out_csv.parent / "feedback"
     box = (
         _sandbox_for(submissions_dir, solution, out_csv, feedback_dir, limits) if sandbox else None
     )
-    sol = find_solution(solution, assignment)  # read once, before any student code runs
-    guarded = _guard(solution, sol.name)
+    guarded = _guard(solution, find_solution(solution, assignment).name)  # checks the format
+    (source, data), *_ = guarded.items()  # read once, before any student code runs
+    settings = parallel.Settings(source.name, data, whole_notebook, timeout, notebook_timeout, box)
+    sol = parallel.solution_from_bytes(source.name, data, whole_notebook)
     found = find_submissions(submissions_dir, sol.name)
-    contents = {student: path.read_bytes() for student, path, _ in found if path is not None}
-    results = []
-    for student, path, problem in found:
-        if path is None:
-            zero = {
-                n: ExerciseResult(n, 0, ex.points, False, problem)
-                for n, ex in sol.exercises.items()
-            }
-            result = SubmissionResult(student, "invalid_notebook", problem, zero)
-        else:
-            result = grade_notebook(
-                sol, path, student, timeout, notebook_timeout, contents[student], box
-            )
-        _restore_if_changed(guarded, result)
-        results.append(result)
-        if verbose:
-            print(
-                f"{student}: {_fmt_points(result.total)}/{_fmt_points(sol.max_points)} "
-                f"{result.status} ({result.seconds:.1f} s) {result.reason[:80]}",
-                flush=True,
-            )
+    contents = [(student, path.read_bytes()) for student, path, _ in found if path is not None]
+    rows = iter(
+        parallel.grade_all(
+            settings,
+            contents,
+            workers or os.cpu_count() or 1,
+            scheduler,
+            progress=verbose,
+            on_result=lambda row: _restore_if_changed(guarded, row),
+        )
+    )
+    results = [
+        next(rows)
+        if path is not None
+        else parallel.failed_row(sol, student, "invalid_notebook", why)
+        for student, path, why in found
+    ]
     write_csv(results, sol, out_csv)
     feedback_dir.mkdir(parents=True, exist_ok=True)
     for result in results:
         safe = re.sub(r"[^\w.-]", "_", result.student)
         (feedback_dir / f"{safe}.md").write_text(feedback_markdown(result, sol), encoding="utf-8")
+    if verbose:
+        print(*(parallel.summary_line(r, sol) for r in results), sep="\n", flush=True)
     return results
 
 
