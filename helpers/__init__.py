@@ -3,8 +3,7 @@
 * classification: ``data``, ``models``, ``callbacks``, ``training``, ``evaluation``, ``complexity``,
   ``figures``, ``diagrams``, ``schedules``, ``augment`` (affine and elastic augmentation layers),
   ``attention`` (CBAM);
-* experiments: ``tuning`` (KerasTuner sweeps over settings x seeds); ``beyond`` (notebook 06's
-  ablation, until that notebook writes its techniques out);
+* experiments: ``tuning`` (KerasTuner sweeps over settings x seeds);
 * ``handwriting`` (photos of digits to MNIST-style images), ``sr`` (super-resolution), ``tflite``
   (TensorFlow Lite, quantization, QAT, pruning) and ``scratch`` (a CNN in NumPy alone).
 

@@ -59,7 +59,9 @@ class CBAM(keras.layers.Layer):
     authors' code (Jongchan/attention-module) puts a bias-free convolution and a batch norm in the
     spatial gate instead; that variant is not built here. The paper's default is ``r = 16``; ``8``
     suits the narrow layers (16-64 channels) of MNIST nets. ``reduction`` may not exceed the channel
-    count (the hidden layer would be empty).
+    count (the hidden layer would be empty). Defined in notebook 06 (``class CBAM``, checked there
+    to compute the same outputs as this copy); this copy adds the input checks and the registration
+    for saving.
     """
 
     def __init__(self, reduction: int = 8, spatial_kernel: int = 7, **kwargs: Any) -> None:

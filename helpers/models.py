@@ -337,7 +337,9 @@ def build_strong_cnn(
     stages of 16 and 32 filters, then 64): 28 -> 14 -> 7 -> 4x4 conv -> 4x4x64 -> Flatten ->
     Dropout -> softmax. Every conv is bias-free, followed by BatchNorm (``bn_momentum``: 0.9, notebook 06's
     base recipe; Keras' default 0.99 lags the weights in short runs) and ReLU; each stage ends with ``Dropout(dropout)``. ``cbam`` adds a CBAM block
-    (``helpers.attention``, channel then spatial attention) after each stage.
+    (``helpers.attention``, channel then spatial attention) after each stage. Defined in notebook
+    06 (``build_strong_cnn``, checked there to have the same layers as this copy); notebook 08
+    quantizes the trained one (``strong_cnn``).
     """
     _check_common(input_shape, num_classes)
     if int(width) <= 0:
