@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
 BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
@@ -267,8 +269,6 @@ def is_otter(nb: Any) -> bool:
 
 def _yaml(text: str, at: str, what: str) -> dict:
     """Parse otter's YAML config ``text`` (a mapping; empty is ``{}``) or raise FormatError."""
-    import yaml
-
     try:
         value = yaml.safe_load(text)
     except yaml.YAMLError as err:
