@@ -34,8 +34,8 @@ def test_weight_bytes_count_the_parameters(classifier, variants):
 
 
 def test_weight_tensors_are_per_channel_and_symmetric(variants):
-    tensors = {w["name"]: w for w in tflite.weight_tensors(variants["int8"])}
-    conv = next(w for name, w in tensors.items() if "conv" in name and len(w["shape"]) == 4)
+    tensors = tflite.weight_tensors(variants["int8"])
+    conv = next(w for w in tensors if "conv" in w["layer"] and len(w["shape"]) == 4)
     assert conv["dtype"] == "int8" and conv["shape"] == (4, 3, 3, 1)
     assert len(conv["scales"]) == 4 and conv["quantized_dimension"] == 0
     assert set(conv["zero_points"].tolist()) == {0}
@@ -43,8 +43,22 @@ def test_weight_tensors_are_per_channel_and_symmetric(variants):
     assert all(w["dtype"] == "float32" and len(w["scales"]) == 0 for w in float_tensors)
 
 
+def test_weights_map_to_their_layers_through_the_op_graph(variants):
+    # TF 2.20 names weight constants tfl.pseudo_qconst*, TF 2.21 after the layer: the layer is read
+    # from the output of the operator that uses the weight, the same on both
+    for kind in ("float32", "dynamic", "float16", "int8"):
+        shapes = {w["shape"]: w["layer"] for w in tflite.weight_tensors(variants[kind])}
+        assert "conv" in shapes[(4, 3, 3, 1)] and "hidden" not in shapes[(4, 3, 3, 1)], kind
+        assert "hidden" in shapes[(32, 576)] and "out" not in shapes[(32, 576)], kind
+        assert "out" in shapes[(4, 32)] and "hidden" not in shapes[(4, 32)], kind
+    layers = tflite.tensors.weight_layers(variants["int8"])
+    assert set(layers) == tflite.tensors.constant_tensor_indices(variants["int8"])
+
+
 def test_read_weight_tensor_gives_per_channel_int8_kernel(classifier, variants):
     w = tflite.read_weight_tensor(variants["int8"], "conv", ndim=4)
+    assert w["layer"] == tflite.read_weight_tensor(variants["int8"], "conv")["layer"]
+    assert tflite.read_weight_tensor(variants["int8"], "hidden")["shape"] == (32, 576)
     # TFLite keeps kernels as (out, h, w, in)
     assert w["values"].dtype == np.int8 and w["shape"] == (4, 3, 3, 1)
     kernel = classifier.get_layer("conv").get_weights()[0]  # Keras: (h, w, in, out)
@@ -54,7 +68,7 @@ def test_read_weight_tensor_gives_per_channel_int8_kernel(classifier, variants):
     )
     dequantized = w["values"] * w["scales"][:, None, None, None]
     assert np.all(np.abs(dequantized - float_kernel) <= w["scales"][:, None, None, None] / 2 + 1e-7)
-    with pytest.raises(KeyError, match="no weight tensor name contains"):
+    with pytest.raises(KeyError, match="no weight tensor's layer name contains 'no_such_layer'"):
         tflite.read_weight_tensor(variants["int8"], "no_such_layer")
     with pytest.raises(KeyError, match="with 3 axes"):
         tflite.read_weight_tensor(variants["int8"], "conv", ndim=3)
