@@ -97,6 +97,10 @@ BROKEN = {
         _otter(*Q1, "# BEGIN TESTS", "x ==", *TESTS[2:]),
         r"cell 6 \(id c5\): the test does not parse \(invalid syntax, line 1\)",
     ),
+    "otter_manual_question_without_points": (
+        _otter("# BEGIN QUESTION\nname: essay\nmanual: true", "# END QUESTION"),
+        r"cell 2 \(id c1\): manual question 'essay' has no 'points: N' \(otter needs them too\)",
+    ),
     "otter_question_without_tests": (
         _otter(*Q1, "# END QUESTION"),
         r"cell 5 \(id c4\): question 'q1' has no test cell; add a '# BEGIN TESTS' block, or set "

@@ -577,9 +577,13 @@ class _OtterReader:
             raise FormatError(f"{at}: '# END QUESTION' without '# BEGIN QUESTION' above it")
         if self.block is not None:
             self.edge("END", "QUESTION", index, at)
+        if q.manual and not _is_number(q.points):
+            raise FormatError(
+                f"{at}: manual question {q.name!r} has no 'points: N' (otter needs them too); "
+                "add them to its '# BEGIN QUESTION' cell"
+            )
         if q.manual:
-            total = q.points if _is_number(q.points) else 1
-            self.manual.append(f"{q.name} ({_points(total)} points)")
+            self.manual.append(f"{q.name} ({_points(q.points)} points)")
         elif not q.solutions or not q.tests:
             missing = "solution cell" if not q.solutions else "test cell"
             raise FormatError(
