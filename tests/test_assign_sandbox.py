@@ -6,10 +6,10 @@ the instructor's files and other submissions alone, and leave no process behind;
 submission graded after the attacks keeps full marks. ``./kit.sh test`` installs bubblewrap when it
 is missing, so these run in CI.
 
-Two attacks still win and are marked ``xfail(strict=True)``: they rewrite IPython's error reporting
-inside the student's own kernel, and the verdicts still come from that kernel's messages. They
-stop winning only when the judge leaves the student's process (then the xfail turns into a failure
-and the marker goes).
+The check cells and hidden tests run in the grading process (the judge), on plain data asked of
+the student's kernel, so rewriting IPython's error reporting in that kernel, returning an object
+that equals everything, a function that never returns or a huge array all fail the exercise with
+a reason, and grading goes on.
 """
 
 import csv
@@ -71,6 +71,32 @@ ATTACKS = {
     ),
     "j_network": ("import socket\nsocket.create_connection(('pypi.org', 443), timeout=5)\n"),
 }
+ALWAYS_EQUAL = "class A:\n    __eq__ = lambda *a: True\n    __ne__ = lambda *a: False\n"
+# attacks on the judge: (q1 answer, q2 answer); q2 answered correctly where grading must go on
+JUDGE_ATTACKS = {
+    "k_always_equal": (
+        ALWAYS_EQUAL + "def per_class_accuracy(*a, **k):\n    return A()\n",
+        ALWAYS_EQUAL + "def quantize(*a, **k):\n    return A()\n",
+    ),
+    "l_always_equal_array": (
+        "import numpy as np\n\n"
+        + ALWAYS_EQUAL
+        + "    def __array__(self, *a, **k):\n        return np.zeros(3)\n"
+        + "    def tolist(self):\n        return [3, 5, -1]\n"
+        + "    dtype = np.int8\n\n"
+        + "def per_class_accuracy(*a, **k):\n    return A()\n"
+        + "def quantize(*a, **k):\n    return A()\n",
+        None,
+    ),
+    "m_function_never_returns": (
+        "def per_class_accuracy(*a, **k):\n    while True:\n        pass\n",
+        "solved",
+    ),
+    "n_huge_array": (
+        "import numpy as np\n\ndef per_class_accuracy(*a, **k):\n    return np.zeros(2**25)\n",
+        "solved",
+    ),
+}
 
 
 def _sha(path: Path) -> str:
@@ -114,6 +140,9 @@ def attacked(tmp_path_factory):
     names = {"subs": subs, "repo": REPO_ROOT, "solution": solution}
     for name, code in ATTACKS.items():
         nbformat.write(_with_answers(student, {"q1": code.format(**names)}), subs / f"{name}.ipynb")
+    for name, (q1, q2) in JUDGE_ATTACKS.items():
+        answers = {"q1": q1, **({"q2": solved["q2"] if q2 == "solved" else q2} if q2 else {})}
+        nbformat.write(_with_answers(student, answers), subs / f"{name}.ipynb")
     nbformat.write(_with_answers(student, {}), subs / "y_blank_after.ipynb")
     nbformat.write(_with_answers(student, solved), subs / "z_solved_after.ipynb")
     before = {p: _sha(p) for p in [*KIT_FILES, solution, *subs.glob("*.ipynb")]}
@@ -129,7 +158,7 @@ def attacked(tmp_path_factory):
 
 def test_every_row_was_graded_in_the_sandbox(attacked):
     rows = attacked["rows"]
-    assert set(rows) == {*ATTACKS, "y_blank_after", "z_solved_after"}
+    assert set(rows) == {*ATTACKS, *JUDGE_ATTACKS, "y_blank_after", "z_solved_after"}
     assert {row["sandbox"] for row in rows.values()} == {"bwrap"}
 
 
@@ -163,14 +192,30 @@ def test_an_attack_earns_nothing_and_its_row_says_why(attacked, name):
     assert row["reason"].strip(), row
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the verdicts still come from the student's own kernel: code that rewrites IPython's "
-    "error reporting there hides the failed checks (the judge must leave the student's process)",
-)
 @pytest.mark.parametrize("name", ["a_custom_exc", "a_showtraceback"])
 def test_hiding_errors_inside_the_kernel_earns_nothing(attacked, name):
-    assert attacked["rows"][name]["total"] == "0", attacked["rows"][name]
+    row = attacked["rows"][name]
+    assert (row["q1"], row["q2"], row["total"]) == ("0", "0", "0"), row
+    assert "NotImplementedError" in row["reason"] or "no function" in row["reason"], row
+
+
+@pytest.mark.parametrize("name", ["k_always_equal", "l_always_equal_array"])
+def test_an_object_equal_to_everything_earns_nothing(attacked, name):
+    row = attacked["rows"][name]
+    assert (row["q1"], row["q2"], row["total"], row["status"]) == ("0", "0", "0", "ok"), row
+    assert row["reason"].startswith("q1: the check failed: CheckFailed: per_class_accuracy"), row
+
+
+def test_a_function_that_never_returns_fails_its_exercise_and_grading_goes_on(attacked):
+    row = attacked["rows"]["m_function_never_returns"]
+    assert (row["q1"], row["q2"], row["total"]) == ("0", "3", "3"), row
+    assert "Timeout" in row["reason"] and "interrupted" in row["reason"], row
+
+
+def test_a_huge_array_is_refused_with_its_size(attacked):
+    row = attacked["rows"]["n_huge_array"]
+    assert (row["q1"], row["q2"], row["total"]) == ("0", "3", "3"), row
+    assert "256 MB" in row["reason"] and "at most 64 MB" in row["reason"], row
 
 
 def test_the_instructors_files_and_the_submissions_are_untouched(attacked):

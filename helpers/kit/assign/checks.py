@@ -3,6 +3,13 @@
 A check cell calls ``checks.run(name, globals())``; the check looks up what the exercise defined
 in that namespace and raises :class:`~helpers.kit.assign.feedback.CheckFailed` with a message for the
 student. Course notebooks register their own checks with :func:`register`.
+
+The same checks run in two places: in the student's own notebook (interactive feedback:
+``globals()`` is the kernel's namespace), and, when grading, in the grader's process
+(:mod:`helpers.kit.assign.judge`), where the student's functions are proxies that send plain data
+to the kernel. A check that must build something next to the student's code (e.g. a Keras model
+around a function that takes a symbolic tensor) registers a :func:`probe` and calls it with
+:func:`call_probe`: in the kernel when grading, right here otherwise.
 """
 
 from __future__ import annotations
@@ -11,9 +18,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from helpers.kit.assign.feedback import CheckFailed, check_close, check_shape, passed
+from helpers.kit.assign.wire import Handle
 
 CheckFunction = Callable[[Mapping[str, Any]], None]
 _REGISTRY: dict[str, CheckFunction] = {}
+_PROBES: dict[str, Callable[..., Any]] = {}
 
 
 def register(name: str) -> Callable[[CheckFunction], CheckFunction]:
@@ -24,6 +33,35 @@ def register(name: str) -> Callable[[CheckFunction], CheckFunction]:
         return function
 
     return decorator
+
+
+def probe(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator: register ``function(student_function, *args)`` as the probe called ``name``.
+
+    A probe is instructor code that runs next to the student's function (in the kernel, when
+    grading) and returns plain data or a Keras model for the check to examine.
+    """
+
+    def decorator(function: Callable[..., Any]) -> Callable[..., Any]:
+        _PROBES[name] = function
+        return function
+
+    return decorator
+
+
+def call_probe(name: str, function: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run probe ``name`` on the student's ``function``: in the student's kernel if ``function``
+    is the grader's proxy of it (:class:`~helpers.kit.assign.judge.StudentFunction`), else here."""
+    if isinstance(function, Handle):
+        return function.probe(name, *args, **kwargs)
+    return run_probe(name, function, *args, **kwargs)
+
+
+def run_probe(name: str, function: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run the registered probe ``name`` here (the kernel's side of :func:`call_probe`)."""
+    if name not in _PROBES:
+        import helpers.kit.assign.course  # noqa: F401  (registers the course notebooks' probes)
+    return _PROBES[name](function, *args, **kwargs)
 
 
 def names() -> list[str]:

@@ -13,8 +13,10 @@ the submission. The solution and every submission are read into memory before an
 runs. By default each kernel runs in a sandbox (:mod:`helpers.kit.assign.sandbox`: bubblewrap, a
 user of its own, no network, read-only system, the instructor's folders hidden, resource limits,
 every process gone when it ends); without bubblewrap, grading refuses to start unless asked to run
-unsandboxed, and every row then says so. The verdicts still come from the kernel's own messages
-(README, "Threat model").
+unsandboxed, and every row then says so. The kernel runs the set-up and exercise cells only: the
+check and hidden-test cells run in the grading process (:mod:`helpers.kit.assign.judge`), on
+plain data asked of the kernel, so code in a submission cannot forge a verdict (README, "Threat
+model").
 
 Points are all or nothing per exercise: full points when its exercise cell(s) and every visible
 and hidden check cell ran without an error, else 0.
@@ -34,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from helpers.kit.assign import parallel
+from helpers.kit.assign import judge, parallel
 from helpers.kit.assign import sandbox as sandboxing
 from helpers.kit.assign.notebook import (
     Exercise,
@@ -45,6 +47,7 @@ from helpers.kit.assign.notebook import (
     exercises,
     from_nbgrader,
     is_nbgrader,
+    is_setup_cell,
     read_notebook,
     student_notebook,
 )
@@ -197,7 +200,10 @@ def build_graded(solution: Solution, submission: Any) -> tuple[Any, list[CellRes
                 nb.cells.append(nbformat.v4.new_code_cell(cell_source(student_cell)))
                 results.append(CellResult("exercise", name))
             continue
-        nb.cells.append(nbformat.v4.new_code_cell(cell_source(cell)))
+        copied = nbformat.v4.new_code_cell(cell_source(cell))
+        if is_setup_cell(cell):  # the judge runs these too (judge.setup_namespace)
+            copied.metadata["kit"] = {"setup": True}
+        nb.cells.append(copied)
         results.append(CellResult(kind, name, points=points))
     for name in solution.exercises:
         if name not in student_cells:
@@ -247,12 +253,14 @@ def run_graded(
     notebook_timeout: float = DEFAULT_NOTEBOOK_TIMEOUT,
     sandbox: Sandbox | None = None,
 ) -> tuple[str, str]:
-    """Run ``nb`` cell by cell in a fresh kernel in ``workdir`` (sandboxed if ``sandbox``); fill ``results``.
+    """Run ``nb`` in a fresh kernel in ``workdir`` (sandboxed if ``sandbox``); fill ``results``.
 
+    The kernel runs the set-up and exercise cells only; the check and hidden-test cells run in
+    this process (:mod:`helpers.kit.assign.judge`), on plain data asked of the kernel.
     Returns ``(status, reason)``: ``ok``, ``timeout`` or ``kernel_died``.
     """
+    import nbformat
     from nbclient import NotebookClient
-    from nbclient.exceptions import DeadKernelError
 
     class _Client(NotebookClient):
         timed_out = False
@@ -265,6 +273,7 @@ def run_graded(
     if sandbox is not None:
         sandboxing.make_scratch(workdir, sandbox.slot)
         km = sandboxing.kernel_manager(workdir, list(sandbox.hidden), sandbox.limits, sandbox.slot)
+    nb.cells.append(nbformat.v4.new_code_cell(""))  # where the judge's requests run
     client = _Client(
         nb,
         km=km,
@@ -275,59 +284,109 @@ def run_graded(
         extra_arguments=["--IPKernelApp.log_level=ERROR"],
         resources={"metadata": {"path": str(workdir)}},
     )
-    status, reason = "ok", ""
     try:
         with _started(client, workdir) as problem:
             if problem:
                 return "kernel_died", problem
-            deadline = time.monotonic() + notebook_timeout  # kernel start-up does not count
-            for index, (cell, result) in enumerate(zip(nb.cells, results)):
-                where = f"cell {index + 1}" + (
-                    f" ({result.role} {result.exercise})" if result.exercise else " (set-up)"
-                )
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    status = "timeout"
-                    reason = reason or (
-                        f"the notebook exceeded its {notebook_timeout:g} s limit before {where}"
-                    )
-                    break
-                by_budget = remaining < cell_timeout
-                client.timeout = max(1, round(min(cell_timeout, remaining)))
-                client.timed_out = False
-                try:
-                    client.execute_cell(cell, index)
-                except DeadKernelError:
-                    result.status, result.message = (
-                        "error",
-                        "the kernel died while running this cell",
-                    )
-                    return "kernel_died", f"the kernel died in {where}"
-                errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-                if client.timed_out:
-                    status = "timeout"
-                    result.status = "timeout"
-                    if by_budget:
-                        result.message = (
-                            f"the notebook reached its {notebook_timeout:g} s limit here"
-                        )
-                        reason = reason or (
-                            f"the notebook exceeded its {notebook_timeout:g} s limit in {where}"
-                        )
-                    else:
-                        result.message = f"this cell did not finish within {client.timeout} s"
-                        reason = reason or f"{where} exceeded the {client.timeout} s cell limit"
-                elif errors:
-                    result.status = "error"
-                    ename, evalue = errors[0].get("ename", ""), errors[0].get("evalue", "")
-                    result.message = _ANSI.sub("", f"{ename}: {evalue}")
-                else:
-                    result.status = "ok"
+            return _run_cells(client, nb, results, workdir, cell_timeout, notebook_timeout)
     finally:
         # nbclient shuts down only the kernels it created: this kills the sandbox
         if km is not None:
             sandboxing.stop(km, sandbox.slot)
+
+
+def _run_cells(client, nb, results, workdir, cell_timeout, notebook_timeout) -> tuple[str, str]:
+    """Run each cell: set-up and exercise cells in the kernel, the others in the judge."""
+    deadline = time.monotonic() + notebook_timeout  # kernel start-up does not count
+    setup = [cell_source(c) for c, r in zip(nb.cells, results) if r.role == "setup"]
+    imports = judge.instructor_imports(setup)
+    trusted, _ = judge.setup_namespace([cell_source(c) for c in nb.cells if is_setup_cell(c)])
+    request_index = len(nb.cells) - 1
+
+    def execute(code: str, seconds: float) -> str:
+        return _kernel_request(client, request_index, code, seconds)
+
+    def seconds() -> float:
+        return max(1.0, min(cell_timeout, deadline - time.monotonic()))
+
+    student = judge.Student(execute, workdir, seconds)
+    state: dict = {}
+    status, reason = "ok", ""
+    for index, (cell, result) in enumerate(zip(nb.cells, results)):
+        where = f"cell {index + 1}" + (
+            f" ({result.role} {result.exercise})" if result.exercise else " (set-up)"
+        )
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return "timeout", reason or (
+                f"the notebook exceeded its {notebook_timeout:g} s limit before {where}"
+            )
+        if result.role in ("check", "hidden"):
+            try:
+                result.status, result.message = judge.run_cell(
+                    cell_source(cell), where, state, imports, student, trusted
+                )
+            except judge.KernelDied:
+                result.status, result.message = "error", "the kernel died during this check"
+                return "kernel_died", f"the kernel died in {where}"
+            continue
+        limit = min(cell_timeout, remaining)
+        outcome = _kernel_cell(client, cell, index, result, limit)
+        if outcome == "kernel_died":
+            return "kernel_died", f"the kernel died in {where}"
+        if outcome == "timeout":
+            status = "timeout"
+            if remaining < cell_timeout:
+                result.message = f"the notebook reached its {notebook_timeout:g} s limit here"
+                reason = reason or (
+                    f"the notebook exceeded its {notebook_timeout:g} s limit in {where}"
+                )
+            else:
+                reason = reason or f"{where} exceeded the {client.timeout} s cell limit"
     return status, reason
+
+
+def _kernel_cell(client, cell, index: int, result: CellResult, limit: float) -> str:
+    """Run one cell in the kernel; fill ``result``; return ok, error, timeout or kernel_died."""
+    from nbclient.exceptions import DeadKernelError
+
+    client.timeout = max(1, round(limit))
+    client.timed_out = False
+    try:
+        client.execute_cell(cell, index)
+    except DeadKernelError:
+        result.status, result.message = "error", "the kernel died while running this cell"
+        return "kernel_died"
+    errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+    if client.timed_out:
+        result.status = "timeout"
+        result.message = f"this cell did not finish within {client.timeout} s"
+        return "timeout"
+    if errors:
+        result.status = "error"
+        ename, evalue = errors[0].get("ename", ""), errors[0].get("evalue", "")
+        result.message = _ANSI.sub("", f"{ename}: {evalue}")
+        return "error"
+    result.status = "ok"
+    return "ok"
+
+
+def _kernel_request(client, index: int, code: str, seconds: float) -> str:
+    """Run the judge's request ``code`` in the kernel; return ok, error or timeout."""
+    import nbformat
+    from nbclient.exceptions import DeadKernelError
+
+    cell = nbformat.v4.new_code_cell(code)
+    client.timeout = max(1, round(seconds))
+    client.timed_out = False
+    try:
+        client.execute_cell(cell, index)
+    except DeadKernelError:
+        raise judge.KernelDied("the kernel died") from None
+    if client.timed_out:
+        return "timeout"
+    errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+    return "error" if errors else "ok"
 
 
 @contextlib.contextmanager

@@ -15,9 +15,9 @@ its own process namespace (every process it starts dies with it), and limits on 
 user id), CPU time and file size. It talks to the grader over Unix sockets in the scratch folder
 (ZeroMQ's ``ipc`` transport), since it has no network.
 
-What it does not stop: the kernel still reports its own errors, so code that rewrites IPython's
-error reporting inside its process can hide a failed check from the kernel's messages (the judge
-must leave the student's process for that; see README, "Threat model").
+The verdicts are not the kernel's to give: the checks run in the grading process
+(:mod:`helpers.kit.assign.judge`), which reads plain data from the kernel through files in the
+scratch folder (see README, "Threat model").
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from helpers.kit.assign.checks import lookup, register
+from helpers.kit.assign.checks import call_probe, lookup, probe, register
 from helpers.kit.assign.feedback import CheckFailed, check_equal, expect
 
 # ---------------------------------------------------------------------------------------------
@@ -31,18 +31,32 @@ def _block_params(channels_in: int, filters: int, projection: bool) -> dict[str,
     return parts
 
 
-def _build_block(fn: Any, input_shape: tuple[int, int, int], filters: int, stride: int | None):
-    """Return ``(keras.Model(input, fn(input, ...)), call text)``; a failure becomes a CheckFailed."""
+@probe("03.block_model")
+def _block_model(fn: Any, input_shape: tuple[int, int, int], filters: int, stride: int | None):
+    """Run next to the student's code: ``keras.Model(x, fn(x, filters[, stride]))`` for a
+    ``keras.Input(input_shape)`` x, or the type name of what ``fn`` returned if not a tensor."""
     import keras
 
+    inputs = keras.Input(tuple(input_shape))
+    outputs = fn(inputs, filters) if stride is None else fn(inputs, filters, stride=stride)
+    if not hasattr(outputs, "shape") or isinstance(outputs, keras.Model):
+        return type(outputs).__name__
+    return keras.Model(inputs, outputs)
+
+
+def _build_block(fn: Any, input_shape: tuple[int, int, int], filters: int, stride: int | None):
+    """Return ``(keras.Model(input, fn(input, ...)), call text)``; a failure becomes a CheckFailed.
+
+    The model is built by the probe ``03.block_model`` (in the student's kernel when grading, the
+    model then rebuilt here in Keras' safe mode).
+    """
     call = (
         f"residual_block(Input{input_shape}, {filters})"
         if stride is None
         else f"residual_block(Input{input_shape}, {filters}, stride={stride})"
     )
-    inputs = keras.Input(input_shape)
     try:
-        outputs = fn(inputs, filters) if stride is None else fn(inputs, filters, stride=stride)
+        built = call_probe("03.block_model", fn, input_shape, filters, stride)
     except NotImplementedError:
         raise
     except Exception as error:  # noqa: BLE001 - any error in the student's graph is feedback
@@ -58,11 +72,11 @@ def _build_block(fn: Any, input_shape: tuple[int, int, int], filters: int, strid
             f"{call} raised {type(error).__name__}: {text}" + (f" Hint: {hint}" if hint else "")
         ) from None
     expect(
-        hasattr(outputs, "shape") and not isinstance(outputs, keras.Model),
-        f"{call} returned a {type(outputs).__name__}; expected the block's output tensor.",
+        not isinstance(built, str),
+        f"{call} returned a {built}; expected the block's output tensor.",
         hint="apply the layers to x (functional API) and return the last tensor, not a Model.",
     )
-    return keras.Model(inputs, outputs), call
+    return built, call
 
 
 def _check_block_shape(model: Any, call: str, expected: tuple[int, ...]) -> None:
