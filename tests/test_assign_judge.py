@@ -265,3 +265,43 @@ def test_a_function_called_on_symbolic_tensors_gives_the_students_layers(student
         channel,
     )
     assert (status, message) == ("ok", ""), message
+
+
+def _checks_import():
+    import ast
+
+    statement = ast.parse("from helpers.kit.assign import checks").body[0]
+    return {"checks": ast.fix_missing_locations(statement)}
+
+
+SUMMARISE = (
+    "def summarise_seeds(trials, by, metric='val_accuracy'):\n"
+    "    out = trials.groupby(by)[metric].agg(['mean', 'std', 'count'])\n"
+    "    return out.rename(columns={'count': 'n'}).reset_index()\n"
+)
+
+
+def test_a_course_check_on_tables_passes_through_the_judge_and_sees_a_changed_input(student):
+    channel, namespace = student
+    _define(namespace, "import pandas as pd\n" + SUMMARISE)
+    check = 'checks.run("04.summarise_seeds", globals())'
+    assert _run(check, channel, _checks_import()) == ("ok", "")
+    _define(namespace, SUMMARISE.replace("    out =", "    trials['seed'] = 0\n    out ="))
+    status, message = _run(check, channel, _checks_import())
+    assert status == "error" and "changed the table it was given" in message, message
+
+
+def test_a_course_check_with_a_probe_and_a_keras_model_passes_through_the_judge(student):
+    channel, namespace = student
+    _define(
+        namespace,
+        "import keras\nfrom helpers import models\n"
+        "def residual_block(x, filters, stride=1):\n"
+        "    return models.residual_block(x, filters, stride=stride)\n"
+        "def build_mlp():\n"
+        "    return keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),\n"
+        "        keras.layers.Dense(64, activation='relu'),\n"
+        "        keras.layers.Dense(10, activation='softmax')])\n",
+    )
+    for check in ("03.residual_block", "01.build_mlp"):
+        assert _run(f'checks.run("{check}", globals())', channel, _checks_import()) == ("ok", "")
