@@ -83,6 +83,8 @@ def test_too_deep_too_big_and_recursive_values_are_refused():
         wire.encode(loop)
     with pytest.raises(wire.WireError, match=r"is 128 MB; the grader reads at most 64 MB"):
         wire.encode(np.zeros(2**24))
+    with pytest.raises(wire.WireError, match=r"at most 16 MB of those"):
+        wire.decode(wire.encode(list(range(4_000_000))))
 
 
 def _message(tree, blobs=()) -> bytes:

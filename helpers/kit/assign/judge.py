@@ -140,7 +140,12 @@ class Student:
         value, after = self.request(job)
         if isinstance(value, wire.Graph):
             return _reconnect(value.model, [*args, *kwargs.values()])
-        if isinstance(after, list) and len(after) == 2:
+        if (
+            isinstance(after, list)
+            and len(after) == 2
+            and isinstance(after[0], list)
+            and isinstance(after[1], dict)
+        ):
             for old, new in zip([*args, *kwargs.values()], [*after[0], *after[1].values()]):
                 _write_back(old, new)
         return value

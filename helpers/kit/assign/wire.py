@@ -30,12 +30,13 @@ from typing import Any
 import numpy as np
 
 LIMIT_BYTES = 64 * 2**20  # the largest reply the judge reads
+HEADER_LIMIT_BYTES = 16 * 2**20  # of which JSON (lists, dicts, numbers, text): arrays go as .npy
 MAX_DEPTH = 40  # nesting of lists, tuples and dicts
 MAX_NODES = 1_000_000
 _ALLOWED_KINDS = "biufcUSMm"  # numbers, booleans, strings, dates: never objects or records
 
 
-class WireError(ValueError):
+class WireError(Exception):
     """A message is not plain data the judge accepts (the message says why, for the student)."""
 
 
@@ -202,6 +203,11 @@ def decode(data: bytes, make_handle=Handle) -> Any:
     if len(data) < 8:
         raise WireError("the reply is empty or cut short")
     size = int.from_bytes(data[:8], "big")
+    if size > HEADER_LIMIT_BYTES:
+        raise WireError(
+            f"the value holds {size / 2**20:.0f} MB of lists and numbers; the grader reads at most "
+            f"{HEADER_LIMIT_BYTES / 2**20:.0f} MB of those (return a NumPy array instead)"
+        )
     try:
         header = json.loads(data[8 : 8 + size].decode())
     except (ValueError, RecursionError) as err:
