@@ -106,7 +106,7 @@ def test_partial_credit_per_test_cell(tmp_path, capsys):
     nbformat.write(student, subs / "released_by_nbgrader.ipynb")
     shutil.copyfile(tmp_path / "release" / "problem1.ipynb", subs / "blank.ipynb")
     argv = [str(subs), str(solution), str(tmp_path / "grades.csv"), "--timeout", "20"]
-    assert main(["grade", *argv, "--notebook-timeout", "60"]) == 0
+    assert main(["grade", *argv, "--notebook-timeout", "60", "--workers", "1"]) == 0
     with open(tmp_path / "grades.csv", newline="", encoding="utf-8") as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
     for name in ("partial", "released_by_nbgrader"):

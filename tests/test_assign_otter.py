@@ -177,7 +177,8 @@ def test_grading_solved_blank_and_half_solved(tmp_path):
     nbformat.write(_submission(student, SOLVED), subs / "solved.ipynb")
     nbformat.write(_submission(student, HALF), subs / "half.ipynb")
     shutil.copyfile(release, subs / "blank.ipynb")
-    grade(subs, master, tmp_path / "grades.csv", timeout=20, notebook_timeout=60)
+    # one worker, in this process: parallel grading has its own tests (test_assign_parallel.py)
+    grade(subs, master, tmp_path / "grades.csv", timeout=20, notebook_timeout=60, workers=1)
     with open(tmp_path / "grades.csv", newline="", encoding="utf-8") as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
     points = {s: (r["q1"], r["q2"], r["total"], r["max"]) for s, r in rows.items()}
