@@ -220,6 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     except (FormatError, SandboxUnavailable, ClusterUnavailable, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)  # one line that names the file and the fix
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: the workers, their kernels and sandboxes are gone by now
+        print("interrupted: no grades written", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -9,12 +9,14 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
 import dask
 import nbformat
+import psutil
 import pytest
 from distributed import Client, LocalCluster
 
@@ -23,6 +25,7 @@ from helpers.kit.assign.notebook import cell_role
 from helpers.kit.assign.sandbox import FIRST_UID, SLOTS
 
 FIXTURE = Path(__file__).parent / "fixtures" / "assign" / "solution.ipynb"
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "assignments.py"
 CELL_TIMEOUT = 20
 
 
@@ -157,7 +160,7 @@ def test_a_killed_worker_gives_its_submission_a_row_that_says_so(folder):
     assert _sandbox_users_running(pid % SLOTS) == []  # its kernel died with it
 
 
-def _pid_of_worker_running(client: Client, key: str, seconds: float = 60) -> int:
+def _pid_of_worker_running(client: Client, key: str, seconds: float = 300) -> int:
     """The pid of the worker process running task ``key``, once it has run for 2 s."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -190,3 +193,42 @@ def test_the_exercise_slice_is_the_default(folder, tmp_path):
     )
     assert (sliced[0].status, sliced[0].total) == ("ok", 5)
     assert (whole[0].status, whole[0].total) == ("kernel_died", 0)
+
+
+def test_ctrl_c_stops_the_workers_and_leaves_no_sandbox(folder, tmp_path):
+    """SIGINT to `assignments.py grade --workers 2` while two kernels loop: exit 130, nothing left."""
+    subs = tmp_path / "loops"
+    subs.mkdir()
+    for name in ("x", "y"):
+        shutil.copyfile(folder["subs"] / "e_loop.ipynb", subs / f"{name}.ipynb")
+    argv = [sys.executable, str(SCRIPT), "grade", str(subs), str(folder["solution"])]
+    argv += [str(tmp_path / "grades.csv"), "--workers", "2", "--timeout", "300"]
+    run = subprocess.Popen(
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
+    sandboxes = _sandboxes_of(psutil.Process(run.pid), count=2)
+    time.sleep(3)  # in the endless cells by now
+    run.send_signal(signal.SIGINT)
+    _, stderr = run.communicate(timeout=60)
+    assert run.returncode == 130, stderr.decode()[-500:]
+    assert "interrupted: no grades written" in stderr.decode()
+    time.sleep(1)
+    assert [p.pid for p in sandboxes if p.is_running()] == []
+    assert not (tmp_path / "grades.csv").exists()
+
+
+def _sandboxes_of(
+    process: psutil.Process, count: int, seconds: float = 300
+) -> list[psutil.Process]:
+    """The outer bubblewrap process of each of ``count`` sandboxes under ``process``, once started."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            found = [p for p in process.children(recursive=True) if p.name() == "bwrap"]
+            outer = [p for p in found if p.parent().name() != "bwrap"]
+        except psutil.NoSuchProcess:  # a process ended while we looked
+            continue
+        if len(outer) >= count:
+            return outer
+        time.sleep(0.5)
+    raise AssertionError(f"{count} sandboxes did not start within {seconds} s")
