@@ -251,7 +251,7 @@ def _outcome(future, solution: grading.Solution, student: str) -> grading.Submis
     except (KilledWorker, CancelledError, OSError) as exc:  # OSError: CommClosedError too
         reason = (
             f"the worker grading this submission died or its cluster was lost "
-            f"({type(exc).__name__}: {str(exc)[:160]}); grade it again"
+            f"({type(exc).__name__}: {' '.join(str(exc).split())[:160]}); grade it again"
         )
         return failed_row(solution, student, "worker_died", reason)
     except Exception as exc:  # a bug in the grader: this row says so, the others go on
