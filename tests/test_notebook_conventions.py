@@ -42,9 +42,6 @@ def test_opening_cells_title_badge_bootstrap_environment(notebook):
 # Notebooks still in the old layout (long verdict and results cells): none left. A name put here
 # makes the machinery checks strict xfails for that notebook until it is rewritten.
 NOT_YET_REWRITTEN: set[str] = set()
-# Rewritten and run, but their results cell is still longer than 10 lines (04: 33, 05: 13): shorten it
-# at the next full run (moving code between cells after a run would fake the outputs).
-LONG_RESULTS_CELL = {"04_hyperparameters", "05_your_own_handwriting"}
 
 
 def _code_lines(source: str) -> int:
@@ -85,7 +82,7 @@ def test_one_short_machinery_cell_at_the_end_records_the_results(notebook):
             "record_results(" in c.source or "check_targets(" in c.source for c in _code(nb)
         )
 
-    _machinery_check(path, check, NOT_YET_REWRITTEN | LONG_RESULTS_CELL)
+    _machinery_check(path, check)
 
 
 def test_committed_outputs_come_from_a_clean_full_run(notebook):
