@@ -300,7 +300,7 @@ def _run_cells(client, nb, results, workdir, cell_timeout, notebook_timeout) -> 
     deadline = time.monotonic() + notebook_timeout  # kernel start-up does not count
     setup = [cell_source(c) for c, r in zip(nb.cells, results) if r.role == "setup"]
     imports = judge.instructor_imports(setup)
-    trusted, _ = judge.setup_namespace([cell_source(c) for c in nb.cells if is_setup_cell(c)])
+    trusted = judge.TrustedSetup(cell_source(c) for c in nb.cells if is_setup_cell(c))
     request_index = len(nb.cells) - 1
 
     def execute(code: str, seconds: float) -> str:
@@ -329,6 +329,7 @@ def _run_cells(client, nb, results, workdir, cell_timeout, notebook_timeout) -> 
             except judge.KernelDied:
                 result.status, result.message = "error", "the kernel died during this check"
                 return "kernel_died", f"the kernel died in {where}"
+            deadline += trusted.take_seconds()  # the instructor's set-up is not the student's time
             continue
         limit = min(cell_timeout, remaining)
         outcome = _kernel_cell(client, cell, index, result, limit)
@@ -455,6 +456,14 @@ def _points_sum(values) -> float:
     return int(total) if float(total).is_integer() else total
 
 
+def _summary(solution: Solution, result: SubmissionResult, present: set) -> str:
+    """The reason of a row graded to the end: the failed exercises, or 'all checks passed'."""
+    failed = [f"{r.name}: {r.message}" for r in result.exercises.values() if not r.passed]
+    reason = "; ".join(failed) if failed else "all checks passed"
+    missing = [n for n in solution.exercises if n not in present]
+    return f"exercise cells missing: {', '.join(missing)}; " + reason if missing else reason
+
+
 def grade_notebook(
     solution: Solution,
     submission_path: Path,
@@ -502,13 +511,7 @@ def grade_notebook(
             status, reason = run_graded(nb, cells, workdir, cell_timeout, notebook_timeout, sandbox)
         result.exercises = score(solution, cells, present)
         result.status = status
-        missing = [n for n in solution.exercises if n not in present]
-        if status == "ok":
-            failed = [f"{r.name}: {r.message}" for r in result.exercises.values() if not r.passed]
-            reason = "; ".join(failed) if failed else "all checks passed"
-            if missing:
-                reason = f"exercise cells missing: {', '.join(missing)}; " + reason
-        result.reason = reason[:300]
+        result.reason = (_summary(solution, result, present) if status == "ok" else reason)[:300]
     except Exception as exc:  # the grader must survive every submission
         result.status = "error"
         result.reason = f"grader error: {type(exc).__name__}: {str(exc)[:200]}"

@@ -36,6 +36,7 @@ import os
 import secrets
 import stat
 import sys
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -262,16 +263,20 @@ class JudgeNamespace(dict):
     """
 
     def __init__(
-        self, state: dict, imports: dict[str, ast.stmt], student: Student, setup: dict | None = None
+        self,
+        state: dict,
+        imports: dict[str, ast.stmt],
+        student: Student,
+        setup: TrustedSetup | None = None,
     ) -> None:
         super().__init__(state)
         dict.__setitem__(self, "__builtins__", builtins)
         self.imports, self.student, self.fetched = imports, student, set()
-        self.setup = setup or {}
+        self.setup = setup if setup is not None else TrustedSetup([])
 
     def __missing__(self, name: str) -> Any:
-        if name in self.setup and name != "__builtins__":
-            value = self.setup[name]
+        found, value = self.setup.lookup(name)
+        if found:
             dict.__setitem__(self, name, value)
             self.fetched.add(name)  # not carried: it is looked up again in the next cell
             return value
@@ -312,7 +317,7 @@ class JudgeNamespace(dict):
         here = dict.__contains__(self, name)
         if here:
             dict.__delitem__(self, name)
-        came_from_kernel = (name in self.fetched or not here) and name not in self.setup
+        came_from_kernel = (name in self.fetched or not here) and name not in self.setup.names
         self.fetched.discard(name)
         if came_from_kernel and not self.student.unbind(name) and not here:
             raise KeyError(name)
@@ -349,6 +354,52 @@ def instructor_imports(sources: Iterable[str]) -> dict[str, ast.stmt]:
 
 
 _SETUP_CACHE: dict[tuple[str, ...], tuple[dict, list[str]]] = {}
+
+
+class TrustedSetup:
+    """The instructor's set-up cells, run here (:func:`setup_namespace`) only when a check first
+    asks for a name they bind (a blank submission's checks usually never do).
+
+    ``seconds``: the time spent running them, which the grader does not count against the
+    submission's time limit (:meth:`take_seconds`).
+    """
+
+    def __init__(self, sources: Iterable[str]) -> None:
+        self.sources = list(sources)
+        self.names = bound_names(self.sources)
+        self.seconds = 0.0
+
+    def lookup(self, name: str) -> tuple[bool, Any]:
+        """``(True, value)`` if the set-up cells bind ``name`` (they run now if they have not)."""
+        if name not in self.names:
+            return False, None
+        start = time.monotonic()
+        namespace = setup_namespace(self.sources)[0]
+        self.seconds += time.monotonic() - start
+        return (True, namespace[name]) if name in namespace else (False, None)
+
+    def take_seconds(self) -> float:
+        seconds, self.seconds = self.seconds, 0.0
+        return seconds
+
+
+def bound_names(sources: Iterable[str]) -> set[str]:
+    """The names that cells bind (assignments, loops, ``def``, ``class``, imports; a superset)."""
+    names: set[str] = set()
+    for source in sources:
+        try:
+            tree = ast.parse(python_source(source))
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.add(node.name)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                names.update((a.asname or a.name).split(".")[0] for a in node.names)
+    names.discard("*")
+    return names
 
 
 def setup_namespace(sources: list[str]) -> tuple[dict, list[str]]:
@@ -405,12 +456,12 @@ def run_cell(
     state: dict,
     imports: dict[str, ast.stmt],
     student: Student,
-    setup: dict | None = None,
+    setup: TrustedSetup | None = None,
 ) -> tuple[str, str]:
     """Run one check or hidden-test cell here; return ``(status, message)``: ok or error.
 
     ``state`` (the names earlier check cells bound) is updated in place; ``setup``: the
-    instructor's set-up namespace (:func:`setup_namespace`). :class:`KernelDied` is raised, not
+    instructor's set-up cells (:class:`TrustedSetup`). :class:`KernelDied` is raised, not
     reported: the grader stops the submission there.
     """
     namespace = JudgeNamespace(state, imports, student, setup)
