@@ -50,6 +50,7 @@ from helpers.kit.assign.notebook import (
     is_setup_cell,
     read_notebook,
     student_notebook,
+    to_kit,
 )
 
 DEFAULT_LIMITS = sandboxing.Limits()
@@ -127,15 +128,12 @@ class Solution:
 def load_solution(path: str | Path) -> Solution:
 
     path = Path(path)
-    nb = read_notebook(path)
-    manual: list[str] = []
-    if is_nbgrader(nb):
-        nb, manual = from_nbgrader(nb, path.name)
+    nb, manual = to_kit(read_notebook(path), path.name)  # kit, nbgrader or otter markup
     found = exercises(nb)
     if not found:
         raise FormatError(
             f'{path}: no exercise cells (mark them with {{"kit": {{"exercise": ...}}}}, '
-            "'# EXERCISE q1', or nbgrader's autograded answer cells)"
+            "'# EXERCISE q1', nbgrader's autograded answer cells or otter's questions)"
         )
     return Solution(path.stem, nb, found, manual)
 
