@@ -58,7 +58,16 @@ DEFAULT_CELL_TIMEOUT = 60.0
 DEFAULT_NOTEBOOK_TIMEOUT = 600.0
 KERNEL_NAME = "python3"  # like scripts/run_notebooks.py; "python" in its argv = sys.executable
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-STATUSES = ("ok", "timeout", "kernel_died", "invalid_notebook", "no_exercises", "tampered", "error")
+STATUSES = (
+    "ok",
+    "timeout",
+    "kernel_died",
+    "invalid_notebook",
+    "no_exercises",
+    "tampered",
+    "error",
+    "worker_died",  # set by helpers.kit.assign.parallel
+)
 
 
 class SandboxUnavailable(RuntimeError):

@@ -202,6 +202,13 @@ class SandboxedKernelManager(AsyncKernelManager):
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         return [*self.prefix, *super().format_kernel_cmd(extra_arguments)]
 
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
+        # the kernel's own start-up notes (with the scratch folder's path) stay off the grader's
+        # terminal; its errors reach the grader as messages, not on stderr
+        kw.setdefault("stdout", subprocess.DEVNULL)
+        kw.setdefault("stderr", subprocess.DEVNULL)
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+
     async def interrupt_kernel(self) -> None:
         try:
             await super().interrupt_kernel()
