@@ -7,10 +7,15 @@
   so check cells work on Colab after ``pip install -e .`` with no files beside the notebook;
 * ``notebook``: the exercise format (cell metadata ``{"kit": {"exercise": "q1", "points": 2}}`` or a
   first line ``# EXERCISE q1 (2 points)``; ``### BEGIN SOLUTION`` / ``### END SOLUTION`` and
-  ``### BEGIN HIDDEN TESTS`` / ``### END HIDDEN TESTS``, the markers nbgrader and otter use) and
+  ``### BEGIN HIDDEN TESTS`` / ``### END HIDDEN TESTS``, nbgrader's markers; nbgrader and otter notebooks
+  are converted by :func:`to_kit`) and
   :func:`generate` (student notebooks);
 * ``grader``: :func:`grade` (a folder of submissions -> one CSV + one feedback file per student)
   and :func:`validate` (solution passes every check, the student copy fails every exercise).
+* ``sandbox``: each submission's kernel inside bubblewrap, under a user and limits of its own;
+* ``judge`` and ``wire``: check cells and hidden tests run in the grading process, on plain data
+  (JSON, ``.npy``, Keras models rebuilt in safe mode) asked of the student's kernel;
+* ``parallel``: several submissions at once on Dask workers (a ``LocalCluster`` or ``--scheduler``).
 
 Importing this package imports neither TensorFlow nor nbformat/nbclient (those load on first use).
 """
