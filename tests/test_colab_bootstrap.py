@@ -27,9 +27,6 @@ def _load(name):
 
 boot = _load("colab_bootstrap")
 cellset = _load("set_bootstrap_cell")
-# Notebooks other work is re-running now; the lead runs set_bootstrap_cell.py on them afterwards
-# (then this set empties; strict makes that visible).
-PENDING = {"04", "05", "06", "08"}
 
 
 def test_requirements_are_read_with_normalized_names_and_extras(tmp_path):
@@ -114,9 +111,6 @@ def test_constraints_file_is_colabs_freeze():
 @pytest.mark.parametrize("path", cellset.select_notebooks([]), ids=lambda p: p.stem)
 def test_every_notebook_runs_the_same_bootstrap(path):
     source = nbformat.read(path, as_version=4).cells[cellset.CELL_INDEX].source
-    if path.name[:2] in PENDING:
-        assert source != cellset.BOOTSTRAP
-        pytest.xfail(f"{path.name}: run scripts/set_bootstrap_cell.py {path.name[:2]}")
     assert source == cellset.BOOTSTRAP
 
 

@@ -100,19 +100,6 @@ def test_committed_outputs_come_from_a_clean_full_run(notebook):
     assert "widgets" not in nb.metadata and "colab" not in nb.metadata
 
 
-def test_colab_bootstrap_installs_requirements_ranges_but_never_tensorflow(notebook):
-    _, nb = notebook
-    bootstrap = nb.cells[1].source
-    # The package list comes from requirements.txt via colab_requirements() (tested in
-    # test_environment.py): it keeps the kit's ranges and leaves Colab's TensorFlow and Keras alone.
-    assert "colab_requirements()" in bootstrap and '"--no-deps", "-e"' in bootstrap
-    literal = re.findall(r'"([^"]+)"', bootstrap)
-    offenders = [
-        p for p in literal if re.match(r"(tensorflow|keras|tf-keras|tf_keras)([<>=~!]|$)", p)
-    ]
-    assert not offenders, f"the Colab bootstrap would replace Colab's TensorFlow/Keras: {offenders}"
-
-
 def test_environment_cell_runs_the_version_guard(notebook):
     path, nb = notebook
     source = nb.cells[2].source
