@@ -134,6 +134,9 @@ colab_check() {
   mkdir -p reports/quick
   "$py" -c 'import sys, tensorflow as tf, keras; print(f"colab-check: Python {sys.version.split()[0]}, TensorFlow {tf.__version__}, Keras {keras.__version__}")' | tee "$log"
   cat "$(dirname "$py")/../.colab-bootstrap-time.txt" >> "$log"
+  # no artifacts/ of this machine (saved by the kit's newer Keras): an empty folder, as on a fresh VM
+  KIT_ARTIFACTS="$(mktemp -d)"
+  export KIT_ARTIFACTS
   for nb in notebooks/[0-9][0-9]_*.ipynb; do
     t=$SECONDS
     if KIT_MODE=quick "$py" -m pytest --nbval-lax -q "$nb"; then r=passed; else r=FAILED; failed=1; fi
@@ -142,6 +145,7 @@ colab_check() {
   t=$SECONDS
   if KIT_MODE=quick "$py" -m pytest -q -n 2 --dist loadfile tests; then r=passed; else r=FAILED; failed=1; fi
   echo "colab-check: unit tests $r in $((SECONDS - t)) s" | tee -a "$log"
+  rm -rf "$KIT_ARTIFACTS"
   echo "colab-check: total $((SECONDS - started)) s" | tee -a "$log"
   return "$failed"
 }

@@ -36,6 +36,7 @@ def test_pick_follows_mode(monkeypatch):
 
 
 def test_reports_and_artifacts_are_separated_by_mode(monkeypatch):
+    monkeypatch.delenv(config.ARTIFACTS_ENV_VAR, raising=False)
     monkeypatch.setenv(config.MODE_ENV_VAR, "quick")
     quick_reports, quick_models = config.reports_dir(), config.artifacts_dir("models")
     monkeypatch.setenv(config.MODE_ENV_VAR, "full")
@@ -43,6 +44,13 @@ def test_reports_and_artifacts_are_separated_by_mode(monkeypatch):
     assert config.reports_dir() == config.REPO_ROOT / "reports"
     assert quick_models == config.REPO_ROOT / "artifacts" / "quick" / "models"
     assert config.artifacts_dir("models") == config.REPO_ROOT / "artifacts" / "full" / "models"
+
+
+def test_kit_artifacts_moves_saved_models_out_of_the_repository(monkeypatch, tmp_path):
+    monkeypatch.setenv(config.ARTIFACTS_ENV_VAR, str(tmp_path / "fresh"))
+    monkeypatch.setenv(config.MODE_ENV_VAR, "quick")
+    assert config.artifacts_dir("models") == tmp_path / "fresh" / "quick" / "models"
+    assert (tmp_path / "fresh" / "quick" / "models").is_dir()
 
 
 def _seeded_draws(seed):

@@ -56,9 +56,17 @@ def reports_dir() -> Path:
     return path
 
 
+ARTIFACTS_ENV_VAR = "KIT_ARTIFACTS"
+
+
 def artifacts_dir(*parts: str) -> Path:
-    """Return (and create) ``artifacts/<mode>/<parts...>``, where trained models are kept for later notebooks."""
-    path = REPO_ROOT.joinpath("artifacts", run_mode(), *parts)
+    """Return (and create) ``artifacts/<mode>/<parts...>``, where trained models are kept for later notebooks.
+
+    ``KIT_ARTIFACTS=<folder>`` puts them under that folder instead of the repository's
+    ``artifacts/`` (``./kit.sh colab-check`` starts from an empty one, as a fresh Colab VM does).
+    """
+    root = os.environ.get(ARTIFACTS_ENV_VAR) or REPO_ROOT / "artifacts"
+    path = Path(root).joinpath(run_mode(), *parts)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
