@@ -14,32 +14,11 @@ from pathlib import Path
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from set_bootstrap_cell import BOOTSTRAP  # the cell every notebook runs (beside this file)
 
 REPO_URL = "https://github.com/course-kit/keras-course-kit"
 REPO_SLUG = "course-kit/keras-course-kit"
 REPO_ROOT = Path(__file__).resolve().parent.parent
-
-BOOTSTRAP = f"""# Bootstrap. On Colab: fetch the kit, install what requirements.txt lists except TensorFlow and
-# Keras (Colab's own are kept; the next cell warns if they are outside the kit's ranges), then
-# install `helpers`. Locally (./kit.sh or your own environment): nothing to do.
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-KIT_URL = "{REPO_URL}.git"
-if "google.colab" in sys.modules and not Path("../helpers").is_dir():
-    if not Path("/content/kit").is_dir():
-        subprocess.run(["git", "clone", "--depth", "1", KIT_URL, "/content/kit"], check=True)
-    sys.path.insert(0, "/content/kit")
-    from helpers.kit.environment import colab_requirements
-
-    pip = [sys.executable, "-m", "pip", "install", "-q", *colab_requirements()]
-    subprocess.run([*pip, "--no-deps", "-e", "/content/kit"], check=True)
-    os.chdir("/content/kit/notebooks")
-REPO_ROOT = Path.cwd().parent if Path("../helpers").is_dir() else Path.cwd()
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))"""
 
 ENVIRONMENT = """# extra code: environment report, version guard and run mode (KIT_MODE=quick: small data, few epochs)
 from helpers import kit
