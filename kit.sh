@@ -135,7 +135,9 @@ colab_check() {
   "$py" -c 'import sys, tensorflow as tf, keras; print(f"colab-check: Python {sys.version.split()[0]}, TensorFlow {tf.__version__}, Keras {keras.__version__}")' | tee "$log"
   cat "$(dirname "$py")/../.colab-bootstrap-time.txt" >> "$log"
   # no artifacts/ of this machine (saved by the kit's newer Keras): an empty folder, as on a fresh VM
-  KIT_ARTIFACTS="$(mktemp -d)"
+  # (inside the checkout: notebooks print saved paths relative to it)
+  mkdir -p artifacts
+  KIT_ARTIFACTS="$(mktemp -d -p "$PWD/artifacts" colab-check.XXXXXX)"
   export KIT_ARTIFACTS
   for nb in notebooks/[0-9][0-9]_*.ipynb; do
     t=$SECONDS
