@@ -85,3 +85,41 @@ def test_print_environment_shows_versions_cpu_and_mode(capsys, monkeypatch):
     out = capsys.readouterr().out
     assert f"TensorFlow {env['tensorflow']}" in out and "CPU:" in out
     assert "Run mode: QUICK" in out and "WARNING" not in out
+
+
+GRADING_KERNEL = """
+import os, sys
+os.environ["KIT_GRADING"] = "1"
+from helpers import kit
+kit.start(7)
+print("imported" if "tensorflow" in sys.modules else "not imported")
+import numpy as np
+print(np.random.randint(1_000_000))
+import keras
+import tensorflow as tf
+print(tf.random.uniform((3,)).numpy().round(6).tolist())
+layer = keras.layers.Dense(2)
+layer.build((None, 3))
+print(layer.kernel.numpy().round(6).ravel().tolist())
+"""
+
+
+def test_a_grading_kernel_starts_without_tensorflow_and_seeds_it_on_first_import():
+    from subprocess_testing import run_python
+
+    runs = [run_python(GRADING_KERNEL, timeout=240) for _ in range(2)]
+    for run in runs:
+        assert run.returncode == 0, run.stderr[-2000:]
+    lines = [run.stdout.strip().splitlines() for run in runs]
+    assert lines[0][0].startswith("Grading kernel: run mode")
+    assert lines[0][1] == "not imported"  # kit.start() left TensorFlow alone
+    assert lines[0][2:] == lines[1][2:]  # NumPy, TensorFlow and Keras draws repeat
+    import numpy as np
+
+    assert int(lines[0][2]) == np.random.RandomState(7).randint(1_000_000)
+
+
+def test_a_grading_kernel_refuses_a_bad_seed_like_start(monkeypatch):
+    monkeypatch.setenv("KIT_GRADING", "1")
+    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+        environment.start(-1)
