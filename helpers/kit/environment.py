@@ -242,7 +242,9 @@ def start_grading_kernel(seed: int = config.DEFAULT_SEED) -> int:
         sys.modules["tensorflow"].random.set_seed(int(seed))
     elif not any(isinstance(f, _SeedTensorFlowOnImport) for f in sys.meta_path):
         sys.meta_path.insert(0, _SeedTensorFlowOnImport(int(seed)))
-    print(f"Grading kernel: run mode {config.run_mode().upper()}, seed {seed}, TensorFlow on first use")
+    print(
+        f"Grading kernel: run mode {config.run_mode().upper()}, seed {seed}, TensorFlow on first use"
+    )
     return int(seed)
 
 
