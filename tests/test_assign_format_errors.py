@@ -4,26 +4,15 @@ Every format error reaches the instructor as ONE ``error:`` line on stderr that 
 and the cell (its 1-based index and its id or grade_id) and says what to do; never a traceback.
 """
 
-import importlib.util
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import nbformat
 import pytest
+from assign_testing import SCRIPT
+from assign_testing import cli as _cli
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_raw_cell
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SCRIPT = REPO_ROOT / "scripts" / "assignments.py"
-
-
-def _cli():
-    """scripts/assignments.py's main(), imported from its file."""
-    spec = importlib.util.spec_from_file_location("assignments_cli", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
 
 
 def _cell(cell, cell_id):

@@ -13,24 +13,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from assign_testing import FIXTURE, SCRIPT
+from assign_testing import exercise_answers as _solutions
 
 from helpers.kit.assign import generate, grade, validate
 from helpers.kit.assign.grader import grade_notebook, load_solution
 from helpers.kit.assign.notebook import cell_role
 
-FIXTURE = Path(__file__).parent / "fixtures" / "assign" / "solution.ipynb"
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SCRIPT = REPO_ROOT / "scripts" / "assignments.py"
 CELL_TIMEOUT = 3
-
-
-def _solutions() -> dict[str, str]:
-    nb = nbformat.read(FIXTURE, as_version=4)
-    return {
-        cell_role(c)[1]: c.source
-        for c in nb.cells
-        if cell_role(c) and cell_role(c)[0] == "exercise"
-    }
 
 
 def _submission(student_nb, answers=None, drop=None):

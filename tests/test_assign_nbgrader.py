@@ -5,19 +5,18 @@ submission earns partial credit; the parts nbgrader grades by hand are listed, n
 """
 
 import csv
-import importlib.util
 import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
+from assign_testing import cli as _cli
 
 from helpers.kit.assign import generate, validate
 from helpers.kit.assign.grader import load_solution
 from helpers.kit.assign.notebook import FormatError, cell_role, from_nbgrader
 
 FIXTURE = Path(__file__).parent / "fixtures" / "nbgrader" / "problem1.ipynb"
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "assignments.py"
 
 
 def test_answers_become_exercises_and_tests_checks_with_their_points():
@@ -64,14 +63,6 @@ def test_generate_replaces_every_solution_even_without_markers(tmp_path):
     assert student.cells[16].source.splitlines()[0] == "# TODO: your code here"
     assert student.cells[5].source == nbformat.read(FIXTURE, as_version=4).cells[5].source
     assert student.cells[5].metadata["nbgrader"]["points"] == 1  # nbgrader's metadata kept
-
-
-def _cli():
-    """scripts/assignments.py's main(), imported from its file (the commands the README shows)."""
-    spec = importlib.util.spec_from_file_location("assignments_cli", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
 
 
 def test_partial_credit_per_test_cell(tmp_path, capsys):

@@ -6,13 +6,13 @@ and a hidden one (``points: [1, 2]``), and q3 graded by hand. Its tests become k
 own points, so a submission earns partial credit.
 """
 
-import copy
 import csv
 import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
+from assign_testing import with_answers as _submission
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_raw_cell
 
 from helpers.kit.assign import generate, grade, validate
@@ -153,16 +153,6 @@ def test_validate_passes_on_the_master():
     result = validate(FIXTURE, timeout=20, notebook_timeout=60)
     assert result.ok, result.problems
     assert result.solution.total == 5 and result.student.total == 0
-
-
-def _submission(student, answers):
-    """The student copy ``student`` with its exercise cells replaced by ``answers``."""
-    nb = copy.deepcopy(student)
-    for cell in nb.cells:
-        role = cell_role(cell)
-        if role and role[0] == "exercise" and role[1] in answers:
-            cell.source = answers[role[1]]
-    return nb
 
 
 def test_grading_solved_blank_and_half_solved(tmp_path):

@@ -22,12 +22,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from assign_testing import FIXTURE, exercise_answers
+from assign_testing import with_answers as _with_answers
 
 from helpers.kit.assign import generate, grade
-from helpers.kit.assign.notebook import cell_role
 from helpers.kit.assign.sandbox import FIRST_UID, Limits, process_slot
 
-FIXTURE = Path(__file__).parent / "fixtures" / "assign" / "solution.ipynb"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 KIT_FILES = [
     REPO_ROOT / "helpers" / "kit" / "environment.py",
@@ -103,15 +103,6 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _with_answers(student_nb, answers):
-    nb = nbformat.from_dict(student_nb)
-    for cell in nb.cells:
-        role = cell_role(cell)
-        if role and role[0] == "exercise" and role[1] in answers:
-            cell.source = answers[role[1]]
-    return nb
-
-
 def _daemons() -> list[str]:
     found = subprocess.run(["pgrep", "-af", f"sleep {DAEMON_SECONDS}"], capture_output=True)
     return found.stdout.decode().splitlines()
@@ -130,11 +121,7 @@ def attacked(tmp_path_factory):
     solution = instructor / "solution.ipynb"
     shutil.copyfile(FIXTURE, solution)
     student = nbformat.read(generate(solution, root / "release"), as_version=4)
-    solved = {
-        cell_role(c)[1]: c.source
-        for c in nbformat.read(FIXTURE, as_version=4).cells
-        if cell_role(c) and cell_role(c)[0] == "exercise"
-    }
+    solved = exercise_answers()
     subs = root / "submissions"
     subs.mkdir()
     names = {"subs": subs, "repo": REPO_ROOT, "solution": solution}
