@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -50,6 +51,26 @@ def test_save_tflite_writes_bytes_and_refuses_empty(quick_repo):
     assert path.read_bytes() == b"TFL3-bytes"
     with pytest.raises(TypeError, match="bytes"):
         artifacts.save_tflite(b"", "demo")
+
+
+def test_a_save_replaces_the_file_in_one_step_and_a_failed_one_keeps_the_old(quick_repo):
+    """Notebooks run two at a time under ./kit.sh test: a reader sees the old file or the new."""
+    import keras
+
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    path = artifacts.save_model(model, "tiny")
+    before = path.read_bytes()
+
+    class Unsaveable(keras.Model):
+        def save(self, filepath, *args, **kwargs):
+            Path(filepath).write_bytes(b"half a model")
+            raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        artifacts.save_model(Unsaveable(), "tiny")
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in path.parent.iterdir()) == ["tiny.keras"]  # no part file left
 
 
 def test_load_or_train_loads_a_saved_model_without_training(quick_repo, monkeypatch):
