@@ -239,9 +239,27 @@ def _grade_on(client, settings, submissions, progress, on_result):
                     on_result(results[i])
                 bar.update(1)
     except KeyboardInterrupt:
-        client.cancel(list(futures), force=True)  # then the cluster closes: no kernel is left
+        client.cancel(list(futures), force=True)  # a cancelled task's thread runs on: stop its kernel
+        with contextlib.suppress(Exception):
+            client.run(stop_kernels)  # then the workers are idle and the cluster closes at once
         raise
     return results
+
+
+def stop_kernels() -> int:
+    """Kill every process this worker started (its kernels and their sandboxes); return how many.
+
+    Run on each worker (``client.run``) after Ctrl-C: without it a cancelled task goes on running
+    its cell until the cell's timeout, and the cluster waits for it before it closes.
+    """
+    import psutil
+
+    children = psutil.Process().children(recursive=True)
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+    psutil.wait_procs(children, timeout=10)
+    return len(children)
 
 
 def _outcome(future, solution: grading.Solution, student: str) -> grading.SubmissionResult:
