@@ -1,4 +1,4 @@
-"""The environment report: CPU model and instruction sets, the version guard, Colab's requirements."""
+"""The environment report: CPU model and instruction sets, the version guard, the grading kernel's start."""
 
 import pytest
 
@@ -63,20 +63,6 @@ def test_requirement_ranges_come_from_requirements_txt():
     ranges = environment._requirement_ranges()
     assert ranges["tensorflow"] == ">=2.20,<2.22" and ranges["keras"] == ">=3.13,<4"
     assert set(ranges) == set(environment.GUARDED_PACKAGES)
-
-
-def test_colab_installs_requirements_ranges_but_never_tensorflow_or_jupyter(tmp_path):
-    wanted = environment.colab_requirements()
-    names = [w.split(">")[0].split("<")[0].split("=")[0] for w in wanted]
-    for kept in ("tensorflow", "keras", "tf-keras", "jupyter", "ipykernel", "pytest"):
-        assert kept not in names
-    assert "tensorflow-model-optimization>=0.8.1,<0.9" in wanted
-    assert "ai-edge-litert>=2.3,<3" in wanted and "scikit-image>=0.24,<0.27" in wanted
-    req = tmp_path / "requirements.txt"
-    req.write_text("tensorflow>=2.17  # tf\nkeras\n\n# comment\nseaborn >= 0.13, <0.14\n")
-    assert environment.colab_requirements(req) == ["seaborn>=0.13,<0.14"]
-    with pytest.raises(FileNotFoundError, match="requirements.txt"):
-        environment.colab_requirements(tmp_path / "missing" / "requirements.txt")
 
 
 def test_print_environment_shows_versions_cpu_and_mode(capsys, monkeypatch):

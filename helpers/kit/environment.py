@@ -25,11 +25,6 @@ REQUIREMENTS_FILE = config.REPO_ROOT / "requirements.txt"
 MIN_PYTHON = (3, 10)
 # The packages whose versions break course notebooks most often (Colab upgrades them under you).
 GUARDED_PACKAGES = ("tensorflow", "keras", "tf-keras", "tensorflow-model-optimization", "numpy")
-# Colab brings its own TensorFlow/Keras and its own Jupyter: a Colab VM installs neither from requirements.txt.
-COLAB_KEEPS = frozenset(
-    {"tensorflow", "keras", "tf-keras", "tf_keras", "jupyter", "ipykernel", "nbclient", "nbformat"}
-    | {"nbval", "pytest", "ruff"}  # the kit's test tools: not needed to run a notebook
-)
 # CPU flags (as /proc/cpuinfo names them) that decide how fast int8 and float kernels run.
 ISA_FLAGS = {
     "avx2": "AVX2",
@@ -272,23 +267,3 @@ class _SeedTensorFlowOnImport:
 
         loader.exec_module = exec_module
         return spec
-
-
-def colab_requirements(path: Path = REQUIREMENTS_FILE) -> list[str]:
-    """Return the lines of ``requirements.txt`` that a Colab VM installs: all but TensorFlow, Keras, Jupyter and test tools.
-
-    Colab preinstalls TensorFlow with its matching Keras; reinstalling them takes minutes and can
-    break the runtime, so they are left as they are (``print_environment`` warns if they fall
-    outside the kit's ranges). The other packages keep exactly the ranges of ``requirements.txt``.
-    """
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{path} is missing: the kit's requirements.txt is needed to install it"
-        )
-    wanted = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        spec = line.split("#", 1)[0].strip()
-        name = re.match(r"^([A-Za-z0-9_.\-]+)", spec)
-        if name and name.group(1).lower() not in COLAB_KEEPS:
-            wanted.append(spec.replace(" ", ""))
-    return wanted
