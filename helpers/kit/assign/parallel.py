@@ -239,9 +239,8 @@ def _grade_on(client, settings, submissions, progress, on_result):
                     on_result(results[i])
                 bar.update(1)
     except KeyboardInterrupt:
-        client.cancel(
-            list(futures), force=True
-        )  # a cancelled task's thread runs on: stop its kernel
+        # a cancelled task's thread runs on: kill its kernel too
+        client.cancel(list(futures), force=True)
         with contextlib.suppress(Exception):
             client.run(stop_kernels)  # then the workers are idle and the cluster closes at once
         raise
