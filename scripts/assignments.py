@@ -32,6 +32,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
+# TensorFlow's C++ start-up lines (CUDA, oneDNN) from the worker processes are noise on this command's output
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def _solution_notebooks(source: Path) -> list[Path]:
