@@ -87,6 +87,17 @@ def test_too_deep_too_big_and_recursive_values_are_refused():
         wire.decode(wire.encode(list(range(4_000_000))))
 
 
+def _imports(name: str, statement: str) -> dict:
+    """The instructor's imports as the judge holds them: ``{name: the import statement's node}``."""
+    import ast
+
+    return {name: ast.fix_missing_locations(ast.parse(statement).body[0])}
+
+
+def _checks_import():
+    return _imports("checks", "from helpers.kit.assign import checks")
+
+
 def _message(tree, blobs=()) -> bytes:
     header = json.dumps({"value": tree, "blobs": [len(b) for b in blobs]}).encode()
     return len(header).to_bytes(8, "big") + header + b"".join(blobs)
@@ -141,15 +152,9 @@ def test_an_always_equal_result_fails_an_equality_test(student):
 
 
 def test_the_student_cannot_replace_the_instructors_imports(student):
-    import ast
-
     channel, namespace = student
     _define(namespace, "def check_equal(*a, **k):\n    return None\ndef f():\n    return 1\n")
-    imports = {
-        "check_equal": ast.fix_missing_locations(
-            ast.parse("from helpers.kit.assign.feedback import check_equal").body[0]
-        )
-    }
+    imports = _imports("check_equal", "from helpers.kit.assign.feedback import check_equal")
     status, message = _run("check_equal('f()', f(), 2)", channel, imports)
     assert status == "error" and message.startswith("CheckFailed: f(): found 1; expected 2"), (
         message
@@ -157,15 +162,9 @@ def test_the_student_cannot_replace_the_instructors_imports(student):
 
 
 def test_registered_checks_see_the_kernel_through_the_namespace(student):
-    import ast
-
     channel, namespace = student
     _define(namespace, "def per_class_accuracy(t, p, n):\n    return [1.0, 1.0, 1.0]\n")
-    imports = {
-        "checks": ast.fix_missing_locations(
-            ast.parse("from helpers.kit.assign import checks").body[0]
-        )
-    }
+    imports = _checks_import()
     status, message = _run('checks.run("demo.per_class_accuracy", globals())', channel, imports)
     assert status == "error" and "2 of 3 values differ; found [1.0, 1.0, 1.0]" in message
     _define(namespace, "def per_class_accuracy(t, p, n):\n    return [0.5, 2 / 3, 1.0]\n")
@@ -267,13 +266,6 @@ def test_a_function_called_on_symbolic_tensors_gives_the_students_layers(student
         channel,
     )
     assert (status, message) == ("ok", ""), message
-
-
-def _checks_import():
-    import ast
-
-    statement = ast.parse("from helpers.kit.assign import checks").body[0]
-    return {"checks": ast.fix_missing_locations(statement)}
 
 
 SUMMARISE = (
