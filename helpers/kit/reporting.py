@@ -71,7 +71,9 @@ def record_results(
     out_dir = config.reports_dir() / METRICS_SUBDIR
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{notebook}.json"
-    path.write_text(json.dumps(record, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    part = path.with_name(f".{path.stem}.{os.getpid()}.part")  # replaced in one step: a notebook
+    part.write_text(json.dumps(record, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    os.replace(part, path)  # that reads it (load_results) at the same time sees old or new
     return path
 
 
