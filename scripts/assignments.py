@@ -18,7 +18,7 @@ Exercise format (in a solution notebook; the markers are nbgrader's and otter's)
 then delete it or keep it outside the repository). `grade` writes one CSV (student, q1, ...,
 total, max, status, reason) and a feedback/<student>.md per student beside it. An exercise earns
 its full points only when its cell and all its visible and hidden checks run without an error.
-Each submission runs in a bubblewrap sandbox; `grade` runs only the exercise slice (set-up, exercise,
+Each submission runs in a bubblewrap sandbox (else Docker; --sandbox); `grade` runs only the exercise slice (set-up, exercise,
 check and hidden cells) when the solution marks set-up cells (--whole-notebook: every cell), and
 grades --workers submissions at once (default: one per core), or on a Dask cluster (--scheduler).
 """
@@ -114,7 +114,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         feedback_dir=args.feedback_dir,
         assignment=args.assignment,
         verbose=True,
-        sandbox=not args.no_sandbox,
+        sandbox=False if args.no_sandbox else (True if args.sandbox == "auto" else args.sandbox),
         workers=args.workers,
         scheduler=args.scheduler,
         whole_notebook=args.whole_notebook,
@@ -186,9 +186,15 @@ def main(argv: list[str] | None = None) -> int:
         "--feedback-dir", type=Path, default=None, help="default: feedback/ beside the CSV"
     )
     gra.add_argument(
+        "--sandbox",
+        choices=("auto", "bwrap", "docker"),
+        default="auto",
+        help="how each kernel is sandboxed: bubblewrap, else Docker (auto, the default), or that one",
+    )
+    gra.add_argument(
         "--no-sandbox",
         action="store_true",
-        help="run the kernels without bubblewrap (only for trusted work; the CSV says 'none')",
+        help="run the kernels without a sandbox (only for trusted work; the CSV says 'none')",
     )
     gra.add_argument(
         "--whole-notebook",

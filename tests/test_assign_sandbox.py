@@ -14,6 +14,7 @@ a reason, and grading goes on.
 
 import csv
 import hashlib
+import os
 import shutil
 import subprocess
 import tempfile
@@ -113,9 +114,15 @@ def _sandbox_processes() -> list[str]:
     return found.stdout.decode().split()
 
 
-@pytest.fixture(scope="module")
-def attacked(tmp_path_factory):
-    root = tmp_path_factory.mktemp("attacks")
+@pytest.fixture(scope="module", params=["bwrap", "docker"])
+def attacked(request, tmp_path_factory):
+    """The attack suite graded with each sandbox engine (Docker only where its daemon answers)."""
+    from helpers.kit.assign.sandbox import docker_missing_reason
+
+    engine = request.param
+    if engine == "docker" and (why := docker_missing_reason()):
+        pytest.skip(f"no Docker sandbox here: {why}")
+    root = tmp_path_factory.mktemp(f"attacks-{engine}")
     instructor = root / "instructor"
     instructor.mkdir()
     solution = instructor / "solution.ipynb"
@@ -136,18 +143,26 @@ def attacked(tmp_path_factory):
     start = time.monotonic()
     limits = Limits(processes=128)  # enough for a kernel; a fork bomb spins fewer processes
     # one worker: the kernels run as this process's sandbox user, which the checks below look at
-    grade(subs, solution, root / "grades" / "grades.csv", 8, 40, limits=limits, workers=1)
+    out = root / "grades" / "grades.csv"
+    grade(subs, solution, out, 8, 40, limits=limits, workers=1, sandbox=engine)
     seconds = time.monotonic() - start
     time.sleep(1)
     with open(root / "grades" / "grades.csv", newline="", encoding="utf-8") as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
-    return {"rows": rows, "before": before, "seconds": seconds, "daemons": _daemons()}
+    daemons = _daemons()
+    return {
+        "rows": rows,
+        "before": before,
+        "seconds": seconds,
+        "daemons": daemons,
+        "engine": engine,
+    }
 
 
 def test_every_row_was_graded_in_the_sandbox(attacked):
     rows = attacked["rows"]
     assert set(rows) == {*ATTACKS, *JUDGE_ATTACKS, "y_blank_after", "z_solved_after"}
-    assert {row["sandbox"] for row in rows.values()} == {"bwrap"}
+    assert {row["sandbox"] for row in rows.values()} == {attacked["engine"]}
 
 
 def test_a_correct_submission_graded_after_the_attacks_keeps_full_marks(attacked):
@@ -257,3 +272,46 @@ def test_grades_written_into_the_kit_hide_files_not_the_kit(tmp_path):
     box = _sandbox_for(subs, solution, REPO_ROOT / "grades.csv", tmp_path / "feedback", None)
     assert subs.resolve() in box.hidden and (REPO_ROOT / "notebooks").resolve() in box.hidden
     assert REPO_ROOT not in box.hidden and (tmp_path / "feedback").resolve() in box.hidden
+
+
+def test_docker_runs_the_kernel_without_network_read_only_under_limits(monkeypatch, tmp_path):
+    """The Docker sandbox's command (checked everywhere; the attack suite runs it where Docker is)."""
+    from helpers.kit.assign import sandbox
+
+    kit = tmp_path / "kit"
+    (kit / "notebooks").mkdir(parents=True)
+    (kit / "grades.csv").write_text("")
+    monkeypatch.setattr(sandbox, "needed_paths", lambda: [kit])
+    limits = sandbox.Limits(memory_mb=100, processes=64, cpu_seconds=30, file_mb=2)
+    argv = sandbox.docker_prefix(
+        tmp_path / "scratch", [kit / "notebooks", kit / "grades.csv"], limits, 3, "box"
+    )
+    line = " ".join(argv)
+    assert argv[:2] == ["docker", "run"] and argv[-1] == sandbox.DOCKER_IMAGE
+    for option in ("--network none", "--read-only", "--cap-drop ALL", "--pids-limit 64"):
+        assert option in line, option
+    assert "--memory 100m" in line and f"--ulimit data={100 * 2**20}" in line
+    assert f"-v {kit}:{kit}:ro" in line and f"--tmpfs {kit / 'notebooks'}:ro" in line
+    assert f"-v /dev/null:{kit / 'grades.csv'}:ro" in line
+    assert f"-v {tmp_path / 'scratch'}:{tmp_path / 'scratch'} " in line  # the only writable one
+    if os.geteuid() == 0:
+        assert f"--user {FIRST_UID + 3}:{FIRST_UID + 3}" in line
+    with pytest.raises(ValueError, match=f"cannot hide {tmp_path}: the kernel needs"):
+        sandbox.docker_prefix(tmp_path / "scratch", [tmp_path], limits, 3, "box")
+
+
+def test_grading_falls_back_to_docker_and_names_both_when_neither_works(monkeypatch, tmp_path):
+    from helpers.kit.assign import sandbox
+    from helpers.kit.assign.grader import SandboxUnavailable, _sandbox_for
+
+    monkeypatch.setattr(sandbox, "bwrap_missing_reason", lambda: "bwrap not found")
+    monkeypatch.setattr(sandbox, "docker_missing_reason", lambda: None)
+    args = (tmp_path / "subs", FIXTURE, tmp_path / "g.csv", tmp_path / "feedback", None)
+    assert _sandbox_for(*args).engine == "docker"
+    with pytest.raises(SandboxUnavailable, match="bwrap: bwrap not found"):
+        _sandbox_for(*args, "bwrap")
+    monkeypatch.setattr(sandbox, "docker_missing_reason", lambda: "docker not found")
+    with pytest.raises(SandboxUnavailable, match="bwrap not found; docker: docker not found"):
+        _sandbox_for(*args)
+    with pytest.raises(ValueError, match="sandbox must be"):
+        _sandbox_for(*args, "podman")

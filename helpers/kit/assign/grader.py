@@ -81,6 +81,7 @@ class Sandbox:
     hidden: tuple[Path, ...] = ()
     limits: sandboxing.Limits = DEFAULT_LIMITS
     slot: int = 0
+    engine: str = "bwrap"  # or "docker" (where bubblewrap is missing)
 
 
 @dataclass
@@ -113,7 +114,7 @@ class SubmissionResult:
     exercises: dict[str, ExerciseResult] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
-    sandbox: str = "none"  # "bwrap" when the kernel ran in the sandbox
+    sandbox: str = "none"  # the sandbox the kernel ran in: "bwrap", "docker" or "none"
 
     @property
     def total(self) -> float:
@@ -280,7 +281,9 @@ def run_graded(
     km = None
     if sandbox is not None:
         sandboxing.make_scratch(workdir, sandbox.slot)
-        km = sandboxing.kernel_manager(workdir, list(sandbox.hidden), sandbox.limits, sandbox.slot)
+        km = sandboxing.kernel_manager(
+            workdir, list(sandbox.hidden), sandbox.limits, sandbox.slot, sandbox.engine
+        )
     nb.cells.append(nbformat.v4.new_code_cell(""))  # where the judge's requests run
     client = _Client(
         nb,
@@ -489,7 +492,7 @@ def grade_notebook(
     import nbformat
 
     start = time.monotonic()
-    result = SubmissionResult(student, "error", sandbox="bwrap" if sandbox else "none")
+    result = SubmissionResult(student, "error", sandbox=sandbox.engine if sandbox else "none")
     zero = {
         name: ExerciseResult(name, 0, ex.points, False, "not graded")
         for name, ex in solution.exercises.items()
@@ -625,7 +628,7 @@ def grade(
     feedback_dir: str | Path | None = None,
     assignment: str | None = None,
     verbose: bool = False,
-    sandbox: bool = True,
+    sandbox: bool | str = True,
     limits: sandboxing.Limits = DEFAULT_LIMITS,
     *,
     workers: int | None = None,
@@ -638,8 +641,10 @@ def grade(
     Submissions are ``<student>.ipynb`` files or ``<student>/`` folders with one notebook; all are
     read into memory before any runs. ``timeout`` is per cell, ``notebook_timeout`` per submission
     (seconds). Feedback files go to ``feedback_dir`` (default: a ``feedback/`` folder beside the
-    CSV). ``sandbox=False`` runs kernels unsandboxed (every row says so); with ``sandbox=True``
-    (the default) a machine without bubblewrap raises :class:`SandboxUnavailable`.
+    CSV). ``sandbox=True`` (the default) sandboxes each kernel with bubblewrap, or with Docker
+    where bubblewrap is missing, and raises :class:`SandboxUnavailable` if neither works;
+    ``"bwrap"`` or ``"docker"`` asks for that one; ``False`` runs kernels unsandboxed (every row
+    says so).
 
     Only the exercise slice runs (set-up, exercise, check and hidden cells) when the solution marks
     set-up cells, unless ``whole_notebook``. ``workers`` submissions are graded at once, each in a
@@ -651,7 +656,9 @@ def grade(
     out_csv = Path(out_csv)
     feedback_dir = Path(feedback_dir) if feedback_dir else out_csv.parent / "feedback"
     box = (
-        _sandbox_for(submissions_dir, solution, out_csv, feedback_dir, limits) if sandbox else None
+        _sandbox_for(submissions_dir, solution, out_csv, feedback_dir, limits, sandbox)
+        if sandbox
+        else None
     )
     guarded = _guard(solution, find_solution(solution, assignment).name)  # checks the format
     (source, data), *_ = guarded.items()  # read once, before any student code runs
@@ -685,14 +692,29 @@ def grade(
     return results
 
 
-def _sandbox_for(submissions_dir, solution, out_csv, feedback_dir, limits) -> Sandbox:
-    """Return the sandbox that hides the instructor's folders, or raise SandboxUnavailable."""
-    reason = sandboxing.bwrap_missing_reason()
-    if reason:
+def _sandbox_for(submissions_dir, solution, out_csv, feedback_dir, limits, wanted=True) -> Sandbox:
+    """Return the sandbox that hides the instructor's folders, or raise SandboxUnavailable.
+
+    ``wanted``: ``True`` (bubblewrap, else Docker), ``"bwrap"`` or ``"docker"``.
+    """
+    if wanted not in (True, "bwrap", "docker"):
+        raise ValueError(f"sandbox must be True, False, 'bwrap' or 'docker', got {wanted!r}")
+    reasons = {}
+    for engine in ("bwrap", "docker") if wanted is True else (wanted,):
+        probe = (
+            sandboxing.bwrap_missing_reason
+            if engine == "bwrap"
+            else sandboxing.docker_missing_reason
+        )
+        reasons[engine] = probe()
+        if reasons[engine] is None:
+            break
+    else:
+        why = "; ".join(f"{engine}: {reason}" for engine, reason in reasons.items())
         raise SandboxUnavailable(
-            f"cannot sandbox the submissions' kernels: {reason}. Install bubblewrap, or grade "
-            "without a sandbox with --no-sandbox (every row of the CSV then says 'none'; do that "
-            "only for work you trust)"
+            f"cannot sandbox the submissions' kernels ({why}). Install bubblewrap (or Docker), or "
+            "grade without a sandbox with --no-sandbox (every row of the CSV then says 'none'; do "
+            "that only for work you trust)"
         )
     feedback_dir.mkdir(parents=True, exist_ok=True)
     solution = Path(solution).resolve()
@@ -707,7 +729,7 @@ def _sandbox_for(submissions_dir, solution, out_csv, feedback_dir, limits) -> Sa
             hidden |= {f for f in files if f.is_file()}
         else:
             hidden.add(folder)
-    return Sandbox(tuple(sorted(hidden)), limits, sandboxing.process_slot())
+    return Sandbox(tuple(sorted(hidden)), limits, sandboxing.process_slot(), engine)
 
 
 def _restore_if_changed(guarded: dict[Path, bytes], result: SubmissionResult) -> None:

@@ -90,7 +90,7 @@ def grade_job(settings: Settings, student: str, data: bytes) -> grading.Submissi
     )
     box = settings.sandbox
     if box is not None:
-        reason = _cannot_sandbox()
+        reason = _cannot_sandbox(box.engine)
         if reason:
             return failed_row(solution, student, "error", f"{socket.gethostname()}: {reason}")
         box = dataclasses.replace(box, slot=worker_slot())
@@ -105,10 +105,13 @@ def grade_job(settings: Settings, student: str, data: bytes) -> grading.Submissi
     )
 
 
-@functools.lru_cache(maxsize=1)
-def _cannot_sandbox() -> str | None:
-    """Why this worker cannot sandbox a kernel (probed once per process), or None."""
-    reason = sandboxing.bwrap_missing_reason()
+@functools.lru_cache(maxsize=2)
+def _cannot_sandbox(engine: str) -> str | None:
+    """Why this worker cannot sandbox a kernel with ``engine`` (probed once per process), or None."""
+    if engine == "docker":
+        reason = sandboxing.docker_missing_reason()
+    else:
+        reason = sandboxing.bwrap_missing_reason()
     return f"this worker cannot sandbox the kernel: {reason}" if reason else None
 
 

@@ -1,4 +1,4 @@
-"""A sandbox for one submission's kernel: bubblewrap, an unprivileged user, resource limits.
+"""A sandbox for one submission's kernel: bubblewrap (or Docker), an unprivileged user, limits.
 
 The kernel that runs a student's code is started, when grading as root, as::
 
@@ -14,6 +14,10 @@ its own process namespace (every process it starts dies with it), and limits on 
 (``RLIMIT_NPROC``: a fork bomb stops there; it counts per user, so each worker slot has its own
 user id), CPU time and file size. It talks to the grader over Unix sockets in the scratch folder
 (ZeroMQ's ``ipc`` transport), since it has no network.
+
+Where bubblewrap is missing and a Docker daemon answers, :func:`docker_prefix` gives the same from
+``docker run`` (an empty image, the host's system folders, interpreter and kit mounted read-only, so
+a Linux host only); :func:`stop` then removes the container.
 
 The verdicts are not the kernel's to give: the checks run in the grading process
 (:mod:`helpers.kit.assign.judge`), which reads plain data from the kernel through files in the
@@ -180,6 +184,98 @@ def sandbox_prefix(scratch: Path, hidden: list[Path], limits: Limits, slot: int 
     return [*argv, f"--fsize={limits.file_mb * 2**20}", "--"]
 
 
+# Docker, where bubblewrap is missing: an empty image (made here with `docker import`, no registry
+# needed) whose container sees the host's system folders, interpreter and kit read-only, like bwrap.
+DOCKER_IMAGE = "kit-grader-empty:1"
+DOCKER_SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
+DOCKER_ENV = ("KIT_MODE", "KIT_GRADING", "TF_CPP_MIN_LOG_LEVEL", "MPLBACKEND", "PYTHONPATH", "PATH")
+
+
+def docker_missing_reason() -> str | None:
+    """Return why Docker cannot sandbox kernels here, or None if it can (makes the empty image)."""
+    if not sys.platform.startswith("linux"):
+        return (
+            f"the Docker sandbox runs the host's own interpreter in the container, so it needs a "
+            f"Linux host; this is {sys.platform}"
+        )
+    if shutil.which("docker") is None:
+        return "docker not found"
+    try:
+        info = subprocess.run(
+            ["docker", "info", "--format", "{{.OSType}}"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        if info.returncode != 0 or info.stdout.strip() != "linux":
+            return f"docker cannot run Linux containers here: {info.stderr.strip()[:200]}"
+        if subprocess.run(
+            ["docker", "image", "inspect", DOCKER_IMAGE], capture_output=True
+        ).returncode:
+            made = subprocess.run(
+                ["docker", "import", "-", DOCKER_IMAGE], input=_empty_tar(), capture_output=True
+            )
+            if made.returncode != 0:
+                return f"docker could not make its empty image: {made.stderr.decode()[:200]}"
+    except (OSError, subprocess.SubprocessError) as err:
+        return f"docker does not answer: {err}"
+    return None
+
+
+def _empty_tar() -> bytes:
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    tarfile.open(fileobj=buffer, mode="w").close()
+    return buffer.getvalue()
+
+
+def docker_prefix(
+    scratch: Path, hidden: list[Path], limits: Limits, slot: int, name: str
+) -> list[str]:
+    """Return ``docker run ...`` for the kernel command after it: what :func:`sandbox_prefix` gives
+    with bubblewrap (read-only system, no network, the scratch folder, the instructor's folders
+    hidden, limits), from Docker: ``--network none``, ``--read-only``, a user of its own (as root),
+    no capabilities, ``--memory``, ``--pids-limit``, CPU-time and file-size limits."""
+    needed = needed_paths()
+    user = FIRST_UID + slot if os.geteuid() == 0 else os.getuid()
+    argv = ["docker", "run", "--rm", "--name", name, "--network", "none", "--read-only"]
+    argv += ["--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--user", f"{user}:{user}"]
+    argv += ["--memory", f"{limits.memory_mb}m", "--memory-swap", f"{limits.memory_mb}m"]
+    argv += ["--pids-limit", str(limits.processes)]
+    argv += ["--ulimit", f"cpu={limits.cpu_seconds}:{limits.cpu_seconds}"]
+    argv += ["--ulimit", f"data={limits.memory_mb * 2**20}:{limits.memory_mb * 2**20}"]
+    argv += ["--ulimit", f"fsize={limits.file_mb * 2**20}:{limits.file_mb * 2**20}"]
+    argv += ["--tmpfs", "/tmp:rw,mode=1777"]
+    for folder in DOCKER_SYSTEM:  # a merged-/usr link (/lib -> usr/lib) is mounted as its target
+        if Path(folder).is_dir():
+            argv += ["-v", f"{Path(folder).resolve()}:{folder}:ro"]
+    for path in needed:
+        argv += ["-v", f"{path}:{path}:ro"]
+    for path in hidden:
+        if any(path == p or path in p.parents for p in needed):
+            raise ValueError(
+                f"cannot hide {path}: the kernel needs {path} to run (it holds the kit or the "
+                "interpreter); keep submissions, solutions and grades outside it"
+            )
+        if not any(p in path.parents for p in needed):
+            continue  # not mounted in the container: nothing to hide
+        if path.is_dir():
+            argv += ["--tmpfs", f"{path}:ro"]
+        elif path.exists():
+            argv += ["-v", f"/dev/null:{path}:ro"]
+    argv += ["-v", f"{scratch}:{scratch}", "-w", str(scratch), "-e", f"HOME={scratch}"]
+    argv += [
+        "-e",
+        f"IPYTHONDIR={scratch / '.ipython'}",
+        "-e",
+        f"MPLCONFIGDIR={scratch / '.matplotlib'}",
+    ]
+    argv += ["-e", "PYTHONDONTWRITEBYTECODE=1", "-e", f"TMPDIR={scratch}"]
+    return [*argv, DOCKER_IMAGE]
+
+
 def make_scratch(folder: Path, slot: int) -> None:
     """Give ``folder`` (a fresh temporary folder) to worker slot ``slot``'s user, so it can write there."""
     if os.geteuid() == 0:
@@ -198,6 +294,7 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     prefix = List(Unicode(), help="the sandbox command put before the kernel command")
     owner = Int(-1, help="uid that must be able to read the connection file (-1: no change)")
+    container = Unicode("", help="the Docker container's name (empty: bubblewrap)")
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         return [*self.prefix, *super().format_kernel_cmd(extra_arguments)]
@@ -207,6 +304,15 @@ class SandboxedKernelManager(AsyncKernelManager):
         # terminal; its errors reach the grader as messages, not on stderr
         kw.setdefault("stdout", subprocess.DEVNULL)
         kw.setdefault("stderr", subprocess.DEVNULL)
+        if self.container:  # `docker run` does not hand its own environment to the container
+            at = kernel_cmd.index(DOCKER_IMAGE)
+            env = kw.get("env") or {}
+            passed = [f"{k}={env[k]}" for k in DOCKER_ENV if k in env]
+            kernel_cmd = [
+                *kernel_cmd[:at],
+                *(a for v in passed for a in ("-e", v)),
+                *kernel_cmd[at:],
+            ]
         await super()._async_launch_kernel(kernel_cmd, **kw)
 
     async def interrupt_kernel(self) -> None:
@@ -222,16 +328,26 @@ class SandboxedKernelManager(AsyncKernelManager):
 
 
 def kernel_manager(
-    scratch: Path, hidden: list[Path], limits: Limits, slot: int = 0
+    scratch: Path, hidden: list[Path], limits: Limits, slot: int = 0, engine: str = "bwrap"
 ) -> SandboxedKernelManager:
-    """Return the manager of a sandboxed ``python3`` kernel working in ``scratch``."""
+    """Return the manager of a sandboxed ``python3`` kernel working in ``scratch``.
+
+    ``engine``: ``"bwrap"`` (:func:`sandbox_prefix`) or ``"docker"`` (:func:`docker_prefix`).
+    """
+    container = ""
+    if engine == "docker":
+        container = f"kit-grade-{slot}-{os.getpid()}-{time.monotonic_ns()}"
+        prefix = docker_prefix(scratch, hidden, limits, slot, container)
+    else:
+        prefix = sandbox_prefix(scratch, hidden, limits, slot)
     km = SandboxedKernelManager(
         kernel_name="python3",
         transport="ipc",
         ip=str(scratch / "kernel"),
         connection_file=str(scratch / "connection.json"),
-        prefix=sandbox_prefix(scratch, hidden, limits, slot),
+        prefix=prefix,
         owner=FIRST_UID + slot if os.geteuid() == 0 else -1,
+        container=container,
     )
     km.kernel_spec.interrupt_mode = "message"
     return km
@@ -249,6 +365,9 @@ def stop(km: SandboxedKernelManager, slot: int = 0) -> None:
         process = getattr(km.provisioner, "process", None)
         if process is not None and process.poll() is None:
             process.kill()
+    if km.container:  # killing `docker run` leaves its container running: remove it
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            subprocess.run(["docker", "rm", "-f", km.container], capture_output=True, timeout=60)
     if os.geteuid() == 0:
         _reap(FIRST_UID + slot)
 
