@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.figures import pyplot
+from helpers.kit import config
 from helpers.kit.distributed import is_worker
 
 SEED = "seed"  # the name of the seed hyper-parameter in every trial
@@ -121,10 +122,8 @@ def _read_json(path: Path) -> dict:
 
 def _write_json(path: Path, payload: dict) -> None:
     """Write JSON atomically (a reader never sees half a file)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(payload, indent=1))
-    os.replace(tmp, path)
+    with config.replaced_at_once(path) as part:
+        part.write_text(json.dumps(payload, indent=1))
 
 
 def _settings_text(settings: Mapping[str, Any]) -> str:

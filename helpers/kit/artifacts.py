@@ -9,8 +9,6 @@ or a notebook run on its own) and says so.
 
 from __future__ import annotations
 
-import contextlib
-import os
 from pathlib import Path
 from typing import Any
 
@@ -51,24 +49,9 @@ def tflite_path(name: str) -> Path:
 def save_model(model: Any, name: str) -> Path:
     """Save a Keras 3 ``model`` as ``artifacts/<mode>/models/<name>.keras``; return the path."""
     path = model_path(name)
-    with _replaced_at_once(path) as part:
+    with config.replaced_at_once(path) as part:
         model.save(part)
     return path
-
-
-@contextlib.contextmanager
-def _replaced_at_once(path: Path):
-    """Yield a temporary file beside ``path`` that replaces it in one step once written.
-
-    Two notebooks run at once (``./kit.sh test`` runs them on two processes) then never read a
-    half-written model: they find the old file or the new one.
-    """
-    part = path.with_name(f".{path.stem}.{os.getpid()}.part{path.suffix}")
-    try:
-        yield part
-        os.replace(part, path)
-    finally:
-        part.unlink(missing_ok=True)
 
 
 def load_model(name: str, compile: bool = False) -> Any | None:
@@ -102,7 +85,7 @@ def save_tflite(model_bytes: bytes, name: str) -> Path:
     if not isinstance(model_bytes, (bytes, bytearray)) or not model_bytes:
         raise TypeError("model_bytes must be the non-empty bytes of a converted TFLite model")
     path = tflite_path(name)
-    with _replaced_at_once(path) as part:
+    with config.replaced_at_once(path) as part:
         part.write_bytes(bytes(model_bytes))
     return path
 
@@ -195,6 +178,6 @@ def load_or_run_training(name: str, spec: dict, train: Any) -> tuple[Any, bool]:
         "epoch_seconds": [float(v) for v in result.epoch_seconds],
         "learning_rates": [float(v) for v in result.learning_rates],
     }
-    with _replaced_at_once(record_file) as part:
+    with config.replaced_at_once(record_file) as part:
         part.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     return result, True

@@ -9,6 +9,7 @@ The run mode comes from the environment variable ``KIT_MODE``:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 from pathlib import Path
@@ -87,3 +88,19 @@ def set_seed(seed: int = DEFAULT_SEED, deterministic: bool = False) -> int:
     if deterministic:
         tf.config.experimental.enable_op_determinism()
     return int(seed)
+
+
+@contextlib.contextmanager
+def replaced_at_once(path: Path):
+    """Yield a temporary file beside ``path`` that replaces it in one step once written.
+
+    A reader (another notebook: ``./kit.sh test`` runs two at once) finds the old file or the new
+    one, never half of it; if writing fails, the old file stays and the temporary one is removed.
+    """
+    path = Path(path)
+    part = path.with_name(f".{path.stem}.{os.getpid()}.part{path.suffix}")
+    try:
+        yield part
+        os.replace(part, path)
+    finally:
+        part.unlink(missing_ok=True)

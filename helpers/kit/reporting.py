@@ -71,9 +71,8 @@ def record_results(
     out_dir = config.reports_dir() / METRICS_SUBDIR
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{notebook}.json"
-    part = path.with_name(f".{path.stem}.{os.getpid()}.part")  # replaced in one step: a notebook
-    part.write_text(json.dumps(record, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    os.replace(part, path)  # that reads it (load_results) at the same time sees old or new
+    with config.replaced_at_once(path) as part:  # load_results in another notebook: old or new
+        part.write_text(json.dumps(record, indent=2, sort_keys=False) + "\n", encoding="utf-8")
     return path
 
 
