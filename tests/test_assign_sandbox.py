@@ -300,6 +300,25 @@ def test_docker_runs_the_kernel_without_network_read_only_under_limits(monkeypat
         sandbox.docker_prefix(tmp_path / "scratch", [tmp_path], limits, 3, "box")
 
 
+def test_docker_hides_the_instructors_folders_under_a_system_folder_and_its_link(
+    monkeypatch, tmp_path
+):
+    from helpers.kit.assign import sandbox
+
+    (tmp_path / "usr" / "grading").mkdir(parents=True)
+    (tmp_path / "lib").symlink_to(tmp_path / "usr")  # like a merged-/usr link
+    system = (str(tmp_path / "usr"), str(tmp_path / "lib"))
+    monkeypatch.setattr(sandbox, "DOCKER_SYSTEM", system)
+    monkeypatch.setattr(sandbox, "needed_paths", lambda: [tmp_path / "kit"])
+    argv = sandbox.docker_prefix(
+        tmp_path / "scratch", [tmp_path / "usr" / "grading"], sandbox.Limits(), 0, "box"
+    )
+    line = " ".join(argv)
+    assert f"-v {tmp_path / 'usr'}:{tmp_path / 'lib'}:ro" in line
+    assert f"--tmpfs {tmp_path / 'usr' / 'grading'}:ro" in line
+    assert f"--tmpfs {tmp_path / 'lib' / 'grading'}:ro" in line
+
+
 def test_grading_falls_back_to_docker_and_names_both_when_neither_works(monkeypatch, tmp_path):
     from helpers.kit.assign import sandbox
     from helpers.kit.assign.grader import SandboxUnavailable, _sandbox_for

@@ -164,11 +164,7 @@ def sandbox_prefix(scratch: Path, hidden: list[Path], limits: Limits, slot: int 
                 argv += ["--perms", "0755", "--dir", str(folder)]
             argv += ["--ro-bind", str(path), str(path)]
     for path in hidden:
-        if any(path == p or path in p.parents for p in needed):
-            raise ValueError(
-                f"cannot hide {path}: the kernel needs {path} to run (it holds the kit or the "
-                "interpreter); keep submissions, solutions and grades outside it"
-            )
+        _refuse_to_hide_needed(path, needed)
         if path.is_dir():
             argv += ["--tmpfs", str(path)]
         elif path.exists():
@@ -248,23 +244,21 @@ def docker_prefix(
     argv += ["--ulimit", f"data={limits.memory_mb * 2**20}:{limits.memory_mb * 2**20}"]
     argv += ["--ulimit", f"fsize={limits.file_mb * 2**20}:{limits.file_mb * 2**20}"]
     argv += ["--tmpfs", "/tmp:rw,mode=1777"]
-    for folder in DOCKER_SYSTEM:  # a merged-/usr link (/lib -> usr/lib) is mounted as its target
-        if Path(folder).is_dir():
-            argv += ["-v", f"{Path(folder).resolve()}:{folder}:ro"]
-    for path in needed:
-        argv += ["-v", f"{path}:{path}:ro"]
+    # {where the container sees it: the host folder mounted there}; a merged-/usr link
+    # (/lib -> usr/lib) is mounted as its target
+    mounts = {Path(f): Path(f).resolve() for f in DOCKER_SYSTEM if Path(f).is_dir()}
+    mounts |= {path: path for path in needed}
+    for inside, host in mounts.items():
+        argv += ["-v", f"{host}:{inside}:ro"]
     for path in hidden:
-        if any(path == p or path in p.parents for p in needed):
-            raise ValueError(
-                f"cannot hide {path}: the kernel needs {path} to run (it holds the kit or the "
-                "interpreter); keep submissions, solutions and grades outside it"
-            )
-        if not any(p in path.parents for p in needed):
-            continue  # not mounted in the container: nothing to hide
-        if path.is_dir():
-            argv += ["--tmpfs", f"{path}:ro"]
-        elif path.exists():
-            argv += ["-v", f"/dev/null:{path}:ro"]
+        _refuse_to_hide_needed(path, needed)
+        for inside, host in mounts.items():  # cover it wherever a mount shows it
+            if host in path.parents:
+                seen = inside / path.relative_to(host)
+                if path.is_dir():
+                    argv += ["--tmpfs", f"{seen}:ro"]
+                elif path.exists():
+                    argv += ["-v", f"/dev/null:{seen}:ro"]
     argv += ["-v", f"{scratch}:{scratch}", "-w", str(scratch), "-e", f"HOME={scratch}"]
     argv += [
         "-e",
@@ -274,6 +268,15 @@ def docker_prefix(
     ]
     argv += ["-e", "PYTHONDONTWRITEBYTECODE=1", "-e", f"TMPDIR={scratch}"]
     return [*argv, DOCKER_IMAGE]
+
+
+def _refuse_to_hide_needed(path: Path, needed: list[Path]) -> None:
+    """Raise ValueError if hiding ``path`` would hide the kit or the interpreter from the kernel."""
+    if any(path == p or path in p.parents for p in needed):
+        raise ValueError(
+            f"cannot hide {path}: the kernel needs {path} to run (it holds the kit or the "
+            "interpreter); keep submissions, solutions and grades outside it"
+        )
 
 
 def make_scratch(folder: Path, slot: int) -> None:
