@@ -72,6 +72,13 @@ def artifacts_dir(*parts: str) -> Path:
     return path
 
 
+def checked_seed(seed: int) -> int:
+    """Return ``seed`` as an int; raise ValueError unless it is a non-negative integer."""
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
 def set_seed(seed: int = DEFAULT_SEED, deterministic: bool = False) -> int:
     """Seed Python, NumPy and TensorFlow (``keras.utils.set_random_seed``); return the seed.
 
@@ -81,8 +88,7 @@ def set_seed(seed: int = DEFAULT_SEED, deterministic: bool = False) -> int:
     import keras
     import tensorflow as tf
 
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = checked_seed(seed)
     random.seed(int(seed))
     keras.utils.set_random_seed(int(seed))
     if deterministic:

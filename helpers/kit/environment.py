@@ -228,8 +228,7 @@ def start_grading_kernel(seed: int = config.DEFAULT_SEED) -> int:
 
     import numpy as np
 
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = config.checked_seed(seed)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     random.seed(int(seed))
     np.random.seed(int(seed))
